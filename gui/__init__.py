@@ -1,0 +1,1 @@
+"""Fieldbench GUI: PySide6 widgets over core."""
