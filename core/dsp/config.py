@@ -67,6 +67,8 @@ class PreprocessingConfig:
 
     def __post_init__(self) -> None:
         _validate(self)
+        # Frames carry the stats in the spec's fixed order (rms, peak, crest), as the device does.
+        object.__setattr__(self, "stats", tuple(s for s in STATS if s in self.stats))
 
     # ---- derived values (defaults resolved) -------------------------------------------
     @property
