@@ -37,9 +37,13 @@ AUDIO = PreprocessingConfig(
     sampleRate=16000.0, windowSize=512, hopLength=256, bands=BandsConfig("mel", 40)
 )
 VIBRATION = PreprocessingConfig(
-    sampleRate=1600.0, windowSize=256, hopLength=128, channels=3,
+    sampleRate=1600.0,
+    windowSize=256,
+    hopLength=128,
+    channels=3,
     filter=FilterConfig("highpass", 10.0, 0.7071, 128),
-    bands=BandsConfig("linear", 16, 0.0, 800.0), stats=("rms", "peak", "crest"),
+    bands=BandsConfig("linear", 16, 0.0, 800.0),
+    stats=("rms", "peak", "crest"),
 )
 
 
@@ -66,15 +70,17 @@ def audio_signal(seconds: float = 60.0) -> np.ndarray:
 def vibration_signal(seconds: float = 60.0) -> np.ndarray:
     from core.sample import fan_vibration
 
-    return np.clip(np.rint(fan_vibration(6.0, 0.05, seconds) * 8000), -32768, 32767).astype(np.int16)
+    return np.clip(np.rint(fan_vibration(6.0, 0.05, seconds) * 8000), -32768, 32767).astype(
+        np.int16
+    )
 
 
-def native_or_none(cfg: PreprocessingConfig):  # noqa: ANN201
+def native_or_none(cfg: PreprocessingConfig):
     try:
         from core.dsp.native import native_extractor
 
         return native_extractor(cfg)
-    except Exception as exc:  # noqa: BLE001 - a benchmark reports what it could not run
+    except Exception as exc:
         print(f"  (C++ build unavailable: {exc})")
         return None
 
@@ -101,16 +107,27 @@ def batch_section() -> None:
 
         lib()
         t = best_of(lib)
-        row(f"librosa {librosa.__version__} melspectrogram + log", t, 60.0, f"ours/librosa = {ours / t:.2f}")
+        row(
+            f"librosa {librosa.__version__} melspectrogram + log",
+            t,
+            60.0,
+            f"ours/librosa = {ours / t:.2f}",
+        )
     except ImportError:
         print("  librosa not installed (make bench installs the [bench] extra)")
     native = native_or_none(AUDIO)
     if native is not None:
-        row("C++ edge_runtime (host -O2, ctypes batch)", best_of(lambda: native.extract_features(x), 3), 60.0)
+        row(
+            "C++ edge_runtime (host -O2, ctypes batch)",
+            best_of(lambda: native.extract_features(x), 3),
+            60.0,
+        )
     fixed = extract_features(x[: 16000 * 10], plan)
     flt = reference_features(x[: 16000 * 10], AUDIO)
-    print(f"  fixed vs float64: feature SNR {feature_snr_db(fixed, flt):.1f} dB, "
-          f"mean |error| {log_band_error_db(fixed, flt):.3f} dB per log-mel band")
+    print(
+        f"  fixed vs float64: feature SNR {feature_snr_db(fixed, flt):.1f} dB, "
+        f"mean |error| {log_band_error_db(fixed, flt):.3f} dB per log-mel band"
+    )
 
     print("\n== Batch features: 60 s of 3-axis 1600 Hz vibration, vibration recipe ==")
     v = vibration_signal()
@@ -120,9 +137,15 @@ def batch_section() -> None:
     row("float64 reference (numpy)", best_of(lambda: reference_features(v, VIBRATION), 3), 60.0)
     native = native_or_none(VIBRATION)
     if native is not None:
-        row("C++ edge_runtime (host -O2, ctypes batch)", best_of(lambda: native.extract_features(v), 3), 60.0)
-    print(f"  fixed vs float64: feature SNR "
-          f"{feature_snr_db(extract_features(v, vplan), reference_features(v, VIBRATION)):.1f} dB")
+        row(
+            "C++ edge_runtime (host -O2, ctypes batch)",
+            best_of(lambda: native.extract_features(v), 3),
+            60.0,
+        )
+    print(
+        f"  fixed vs float64: feature SNR "
+        f"{feature_snr_db(extract_features(v, vplan), reference_features(v, VIBRATION)):.1f} dB"
+    )
 
 
 def probe(recipe: str, hops: int, timing: bool = True, wrapper: list[str] | None = None) -> dict:
@@ -140,9 +163,21 @@ def callgrind_per_hop(recipe: str) -> float | None:
     for hops in (100, 300):
         outfile = f"/tmp/fb-callgrind-{recipe}-{hops}.out"
         subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={outfile}",
-             str(PROBE), "--recipe", recipe, "--hops", str(hops), "--no-timing"],
-            capture_output=True, text=True, check=True, cwd="/tmp",
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={outfile}",
+                str(PROBE),
+                "--recipe",
+                recipe,
+                "--hops",
+                str(hops),
+                "--no-timing",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd="/tmp",
         )
         text = Path(outfile).read_text()
         summary = next(line for line in text.splitlines() if line.startswith("summary:"))
@@ -153,7 +188,10 @@ def callgrind_per_hop(recipe: str) -> float | None:
 
 def streaming_section() -> None:
     print("\n== Streaming cost per hop ==")
-    for name, cfg, sig in (("audio", AUDIO, audio_signal(10.0)), ("vibration", VIBRATION, vibration_signal(30.0))):
+    for name, cfg, sig in (
+        ("audio", AUDIO, audio_signal(10.0)),
+        ("vibration", VIBRATION, vibration_signal(30.0)),
+    ):
         stream = StreamingExtractor(cfg)
         hop = cfg.hop
         n_hops = (len(sig) - cfg.segment_length) // hop
@@ -165,17 +203,23 @@ def streaming_section() -> None:
         py_us = (time.perf_counter() - t0) / n_hops * 1e6
         hop_ms = hop / cfg.sampleRate * 1e3
         print(f"  {name:<10} hop = {hop} samples ({hop_ms:.1f} ms)")
-        print(f"    Python StreamingExtractor.push     {py_us:9.1f} µs/hop   RTF {py_us / 1e3 / hop_ms:.4f}")
+        rtf = py_us / 1e3 / hop_ms
+        print(f"    Python StreamingExtractor.push     {py_us:9.1f} µs/hop   RTF {rtf:.4f}")
         if PROBE.exists():
             fig = probe(name, 2000)
             ns = fig["ns_per_hop"]
-            print(f"    C++ fb_fe_push (host -O2)          {ns / 1e3:9.1f} µs/hop   RTF {ns / 1e6 / hop_ms:.5f}"
-                  f"   Python/C++ = {py_us * 1e3 / ns:.0f}×")
+            print(
+                f"    C++ fb_fe_push (host -O2)          {ns / 1e3:9.1f} µs/hop   "
+                f"RTF {ns / 1e6 / hop_ms:.5f}   Python/C++ = {py_us * 1e3 / ns:.0f}×"
+            )
             ins = callgrind_per_hop(name)
             if ins is not None:
                 print(f"    C++ callgrind instructions         {ins:9.0f} per hop")
-            print(f"    pool bytes {fig['pool_bytes']}, stack high-water {fig['stack_high_water_bytes']} B, "
-                  f"heap allocations during extraction {fig['heap_allocs_during_extraction']}")
+            print(
+                f"    pool bytes {fig['pool_bytes']}, "
+                f"stack high-water {fig['stack_high_water_bytes']} B, "
+                f"heap allocations during extraction {fig['heap_allocs_during_extraction']}"
+            )
         else:
             print("    (C++ probe not built: run make test once)")
 
@@ -189,12 +233,17 @@ def gui_section() -> None:
         print(f"  (GUI benchmark unavailable: {exc})")
         return
     fig = measure_features_tab(10.0)
-    print("  " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in fig.items()))
+    print(
+        "  "
+        + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in fig.items())
+    )
 
 
 def main() -> None:
-    print(f"Fieldbench benchmarks — numpy {np.__version__}, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"Fieldbench benchmarks — numpy {np.__version__}, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs"
+    )
     batch_section()
     streaming_section()
     gui_section()

@@ -37,8 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     f.add_argument("input", type=Path, help="recording: .wav, .csv or .npy")
     f.add_argument(
-        "--config", type=Path, required=True, help="TOML with a [features] table (a workspace's "
-        "fieldbench.toml works)"
+        "--config",
+        type=Path,
+        required=True,
+        help="TOML with a [features] table (a workspace's fieldbench.toml works)",
     )
     f.add_argument("--out", type=Path, required=True, help="output .npy file")
     f.add_argument("--rate", type=float, help="sample rate (Hz) for files that carry none")
@@ -63,9 +65,7 @@ def main(
     not import.
     """
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s"
-    )
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     try:
         if args.self_test:
             return _self_test(extra_checks or {})

@@ -43,7 +43,9 @@ def load_recording(path: str | Path, sample_rate: float | None = None) -> Record
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED:
-        raise InputFileError(f"{p}: unsupported file type {suffix or '(none)'}; use WAV, CSV or NPY")
+        raise InputFileError(
+            f"{p}: unsupported file type {suffix or '(none)'}; use WAV, CSV or NPY"
+        )
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
@@ -137,7 +139,9 @@ def _read_csv(raw: bytes, name: str, sample_rate: float | None) -> Recording:
         raise InputFileError(f"{name}: not UTF-8 text") from None
     sample = text[:4096]
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in r)]
+    rows = [
+        r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in r)
+    ]
     if not rows:
         raise InputFileError(f"{name}: CSV holds no rows")
     header: list[str] | None = None
@@ -172,7 +176,9 @@ def _read_csv(raw: bytes, name: str, sample_rate: float | None) -> Recording:
             # Edge Impulse writes milliseconds under "timestamp"; "time" means seconds.
             rate = 1.0 / (float(np.median(steps)) * stamp_units[header[0].lower()])
         elif steps.size:
-            raise InputFileError(f"{name}: timestamps do not increase (line {int(np.argmin(steps)) + 2})")
+            raise InputFileError(
+                f"{name}: timestamps do not increase (line {int(np.argmin(steps)) + 2})"
+            )
     return Recording(values, rate, name, units="units", channel_names=names)
 
 
@@ -186,7 +192,9 @@ def _read_npy(raw: bytes, name: str, sample_rate: float | None) -> Recording:
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
-        raise InputFileError(f"{name}: .npy must be (samples,) or (samples, channels), got {arr.shape}")
+        raise InputFileError(
+            f"{name}: .npy must be (samples,) or (samples, channels), got {arr.shape}"
+        )
     units = "counts" if arr.dtype.kind in "iu" else "units"
     return Recording(arr.astype(np.float64), sample_rate, name, units=units)
 

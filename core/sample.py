@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ def ensure_sample_workspace(dest: Path | None = None) -> Workspace:
         shutil.copyfile(resources_dir() / "sample-workspace" / CONFIG_NAME, target / CONFIG_NAME)
     rec = target / "recordings"
     rec.mkdir(exist_ok=True)
-    files = {
+    files: dict[str, Callable[[Path], None]] = {
         "fan_low_normal.csv": lambda p: _write_csv(p, fan_vibration(3.0, 0.0, seed=1)),
         "fan_high_imbalance.npy": lambda p: atomic_save_npy(p, fan_vibration(6.0, 0.08, seed=2)),
         "fan_medium_normal.wav": lambda p: _write_wav(p, fan_vibration(4.5, 0.0, seed=3)),
@@ -69,4 +70,4 @@ def _write_wav(path: Path, x: npt.NDArray[np.float64]) -> None:
     header += b"fmt " + struct.pack("<IHHIIHH", 16, 1, ch, RATE, RATE * 2 * ch, 2 * ch, 16)
     header += b"data" + struct.pack("<I", len(pcm))
     with atomic_open(path, "wb") as handle:
-        handle.write(header + pcm)  # type: ignore[arg-type]
+        handle.write(header + pcm)

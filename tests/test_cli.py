@@ -24,7 +24,10 @@ def sample(tmp_path: Path):
 def test_features_writes_the_same_frames_as_the_library(sample, tmp_path: Path, capsys) -> None:
     rec_path = sample.recordings_dir / "fan_low_normal.csv"
     out = tmp_path / "f.npy"
-    assert main(["features", str(rec_path), "--config", str(sample.config_path), "--out", str(out)]) == 0
+    assert (
+        main(["features", str(rec_path), "--config", str(sample.config_path), "--out", str(out)])
+        == 0
+    )
     want = extract_features(to_counts(load_recording(rec_path), 8000.0), sample.features)
     assert np.array_equal(np.load(out), want)
     assert "frames" in capsys.readouterr().out
@@ -32,7 +35,14 @@ def test_features_writes_the_same_frames_as_the_library(sample, tmp_path: Path, 
 
 def test_features_compare_prints_snr(sample, tmp_path: Path, capsys) -> None:
     rec = sample.recordings_dir / "fan_medium_normal.wav"
-    args = ["features", str(rec), "--config", str(sample.config_path), "--out", str(tmp_path / "o.npy")]
+    args = [
+        "features",
+        str(rec),
+        "--config",
+        str(sample.config_path),
+        "--out",
+        str(tmp_path / "o.npy"),
+    ]
     assert main([*args, "--compare"]) == 0
     assert "dB" in capsys.readouterr().out
 
@@ -60,7 +70,19 @@ def test_a_bad_config_names_the_key(sample, tmp_path: Path, capsys) -> None:
 def test_channel_mismatch_is_refused(sample, tmp_path: Path, capsys) -> None:
     mono = tmp_path / "mono.npy"
     np.save(mono, np.zeros(5000, dtype=np.int16))
-    assert main(["features", str(mono), "--config", str(sample.config_path), "--out", str(tmp_path / "o.npy")]) == 2
+    assert (
+        main(
+            [
+                "features",
+                str(mono),
+                "--config",
+                str(sample.config_path),
+                "--out",
+                str(tmp_path / "o.npy"),
+            ]
+        )
+        == 2
+    )
     assert "has 1 channel(s)" in capsys.readouterr().err
 
 
@@ -75,7 +97,9 @@ def test_console_script_reports_version_and_help() -> None:
 def test_self_test_passes_on_this_install() -> None:
     exe = Path(sys.executable).with_name("fieldbench")
     result = subprocess.run(
-        [str(exe), "--self-test"], capture_output=True, text=True,
+        [str(exe), "--self-test"],
+        capture_output=True,
+        text=True,
         env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": "/tmp"},
     )
     assert result.returncode == 0, result.stdout + result.stderr

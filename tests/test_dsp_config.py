@@ -56,7 +56,7 @@ def test_a_band_without_fft_bins_is_refused_at_plan_time() -> None:
 
 def test_an_unstable_q14_coefficient_is_refused() -> None:
     cfg = make(filter={"type": "lowpass", "cutoffHz": 7999.99, "q": 100.0})
-    with pytest.raises(ConfigError, match="outside \\[-2, 2\\)"):
+    with pytest.raises(ConfigError, match=r"outside \[-2, 2\)"):
         compile_plan(cfg)
 
 
@@ -66,5 +66,5 @@ def test_round_trip_through_a_mapping_keeps_the_config() -> None:
 
 
 def test_missing_required_key_is_named() -> None:
-    with pytest.raises(ConfigError, match="features.windowSize: missing"):
+    with pytest.raises(ConfigError, match=r"features\.windowSize: missing"):
         PreprocessingConfig.from_mapping({"sampleRate": 100.0})

@@ -58,8 +58,12 @@ def test_quiet_and_loud_tones_differ_by_their_level_in_log2() -> None:
 
 def test_stats_are_exact_integer_rms_peak_and_crest() -> None:
     cfg = PreprocessingConfig(
-        sampleRate=1000.0, windowSize=8, hopLength=8, dcRemoval=False,
-        bands=BandsConfig("none"), stats=("rms", "peak", "crest"),
+        sampleRate=1000.0,
+        windowSize=8,
+        hopLength=8,
+        dcRemoval=False,
+        bands=BandsConfig("none"),
+        stats=("rms", "peak", "crest"),
     )
     x = np.array([3, -4, 3, -4, 3, -4, 3, -4], dtype=np.int16)[:, None]
     rms, peak, crest = extract_features(x, cfg)[0]
@@ -68,7 +72,9 @@ def test_stats_are_exact_integer_rms_peak_and_crest() -> None:
 
 
 def test_log2_q8_follows_the_true_log2_within_one_step() -> None:
-    x = np.unique(np.concatenate([np.arange(1, 5000), 2 ** np.arange(0, 62), 3 ** np.arange(1, 39)]))
+    x = np.unique(
+        np.concatenate([np.arange(1, 5000), 2 ** np.arange(0, 62), 3 ** np.arange(1, 39)])
+    )
     got = log2_q8(x.astype(np.int64))
     want = np.log2(x.astype(np.float64)) * 256
     assert np.abs(got - want).max() <= 1.0
@@ -123,8 +129,13 @@ def test_streaming_in_any_chunking_equals_batch(seed: int, chunks: list[int], ho
 
 def test_push_sample_and_extract_window_follow_the_seed_api() -> None:
     cfg = PreprocessingConfig(
-        sampleRate=100.0, windowSize=8, hopLength=4, fixedPointScale=100.0, inputRange=300.0,
-        bands=BandsConfig("none"), stats=("peak",),
+        sampleRate=100.0,
+        windowSize=8,
+        hopLength=4,
+        fixedPointScale=100.0,
+        inputRange=300.0,
+        bands=BandsConfig("none"),
+        stats=("peak",),
     )
     stream = StreamingExtractor(cfg)
     frames = [stream.push_sample(v) for v in np.linspace(-2.0, 2.0, 16)]
@@ -160,7 +171,10 @@ def test_vibration_features_stay_close_to_float(rng: np.random.Generator) -> Non
     t = np.arange(16000) / 1600.0
     x = 4000 * np.sin(2 * np.pi * np.outer(t, [25.0, 50.0, 75.0])) + 8000
     samples = np.rint(x + 200 * rng.standard_normal(x.shape)).astype(np.int16)
-    assert feature_snr_db(extract_features(samples, VIBRATION), reference_features(samples, VIBRATION)) > 30
+    assert (
+        feature_snr_db(extract_features(samples, VIBRATION), reference_features(samples, VIBRATION))
+        > 30
+    )
 
 
 def test_progress_is_reported_and_cancel_stops_the_work() -> None:
@@ -174,6 +188,8 @@ def test_progress_is_reported_and_cancel_stops_the_work() -> None:
 
 def test_plan_tables_follow_the_spec() -> None:
     plan = compile_plan(AUDIO)
-    assert plan.window_q15 is not None and plan.window_q15[0] == 0 and plan.window_q15.max() == 32767
+    assert (
+        plan.window_q15 is not None and plan.window_q15[0] == 0 and plan.window_q15.max() == 32767
+    )
     assert tuple(plan.twiddle[0]) == (32768, 0) and tuple(plan.twiddle[128]) == (0, -32768)
     assert plan.band_weights.max() <= 32768 and len(plan.band_start) == 40

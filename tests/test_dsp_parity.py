@@ -27,31 +27,49 @@ CONFIGS = {
     "vibration-3ch": (VIBRATION, 15_000),
     "rect-linear-none": (
         PreprocessingConfig(
-            sampleRate=8000.0, windowSize=200, hopLength=77, fftSize=256, window="rectangular",
-            bands=BandsConfig("linear", 12, 100.0, 3900.0), compression="none",
+            sampleRate=8000.0,
+            windowSize=200,
+            hopLength=77,
+            fftSize=256,
+            window="rectangular",
+            bands=BandsConfig("linear", 12, 100.0, 3900.0),
+            compression="none",
         ),
         15_000,
     ),
     "lowpass-2ch-small-fft": (
         PreprocessingConfig(
-            sampleRate=4000.0, windowSize=64, hopLength=32, channels=2, fftSize=64,
-            filter=FilterConfig("lowpass", 900.0, 1.2, 40), bands=BandsConfig("mel", 8),
+            sampleRate=4000.0,
+            windowSize=64,
+            hopLength=32,
+            channels=2,
+            fftSize=64,
+            filter=FilterConfig("lowpass", 900.0, 1.2, 40),
+            bands=BandsConfig("mel", 8),
             stats=("crest", "rms"),
         ),
         15_000,
     ),
     "bandpass-stats-only-no-dc": (
         PreprocessingConfig(
-            sampleRate=1000.0, windowSize=100, hopLength=100, dcRemoval=False,
-            filter=FilterConfig("bandpass", 120.0, 2.0, 0), bands=BandsConfig("none"),
+            sampleRate=1000.0,
+            windowSize=100,
+            hopLength=100,
+            dcRemoval=False,
+            filter=FilterConfig("bandpass", 120.0, 2.0, 0),
+            bands=BandsConfig("none"),
             stats=("peak", "rms", "crest"),
         ),
         10_000,
     ),
     "big-fft-4096": (
         PreprocessingConfig(
-            sampleRate=48000.0, windowSize=3000, hopLength=1500, fftSize=4096,
-            bands=BandsConfig("mel", 64, 20.0, 20000.0), stats=("rms",),
+            sampleRate=48000.0,
+            windowSize=3000,
+            hopLength=1500,
+            fftSize=4096,
+            bands=BandsConfig("mel", 64, 20.0, 20000.0),
+            stats=("rms",),
         ),
         5_000,
     ),
@@ -100,7 +118,9 @@ def test_random_segments_are_bit_exact(lib, name: str) -> None:
     plan = compile_plan(cfg)
     native = NativeExtractor(plan, lib)
     for part in range(0, count, 5000):
-        segments = random_segments(cfg, min(5000, count - part), seed=zlib.crc32(f"{name}/{part}".encode()))
+        segments = random_segments(
+            cfg, min(5000, count - part), seed=zlib.crc32(f"{name}/{part}".encode())
+        )
         want = extract_segments(segments, plan)
         got = native.extract_segments(segments)
         mismatch = np.argwhere(got != want)
@@ -133,8 +153,12 @@ def test_log2_q8_is_identical(lib) -> None:
     rng = np.random.default_rng(3)
     xs = np.unique(
         np.concatenate(
-            [np.arange(1, 70000), 2 ** np.arange(0, 62), 2 ** np.arange(1, 62) - 1,
-             rng.integers(1, 2**62, 50000)]
+            [
+                np.arange(1, 70000),
+                2 ** np.arange(0, 62),
+                2 ** np.arange(1, 62) - 1,
+                rng.integers(1, 2**62, 50000),
+            ]
         )
     ).astype(np.int64)
     got = np.array([lib.fb_fe_log2_q8(int(v)) for v in xs])
@@ -162,7 +186,9 @@ def test_a_pool_one_byte_short_is_refused(lib) -> None:
 def probe(recipe: str) -> dict[str, int]:
     out = subprocess.run(
         [str(PROBE), "--recipe", recipe, "--hops", "300", "--no-timing"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 

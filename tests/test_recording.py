@@ -17,8 +17,15 @@ def wav_bytes(pcm: np.ndarray, rate: int, bits: int = 16, tag: int = 1) -> bytes
     ch = pcm.shape[1] if pcm.ndim > 1 else 1
     fmt = struct.pack("<HHIIHH", tag, ch, rate, rate * ch * bits // 8, ch * bits // 8, bits)
     return (
-        b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE"
-        + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data
+        b"RIFF"
+        + struct.pack("<I", 36 + len(data))
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(data))
+        + data
     )
 
 
@@ -86,18 +93,18 @@ def test_bad_files_give_one_line_naming_the_file(
 
 def test_object_npy_is_refused_without_unpickling(tmp_path: Path) -> None:
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(InputFileError, match="not a valid .npy"):
+    with pytest.raises(InputFileError, match=r"not a valid \.npy"):
         load_recording(tmp_path / "obj.npy")
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(InputFileError, match="missing.wav: file not found"):
+    with pytest.raises(InputFileError, match=r"missing\.wav: file not found"):
         load_recording(tmp_path / "missing.wav")
 
 
 def test_a_wrong_sample_rate_is_refused(tmp_path: Path) -> None:
     (tmp_path / "r.wav").write_bytes(wav_bytes(np.zeros((10, 1), dtype="<i2"), 44100))
-    with pytest.raises(InputFileError, match="44100 Hz does not match features.sampleRate 16000"):
+    with pytest.raises(InputFileError, match=r"44100 Hz does not match features\.sampleRate 16000"):
         check_sample_rate(load_recording(tmp_path / "r.wav"), 16000.0)
 
 

@@ -40,7 +40,9 @@ def test_open_a_plain_folder_says_it_is_not_a_workspace(tmp_path: Path) -> None:
         (("sampleRate = 1600.0", "sampleRate = = 1"), "not valid TOML"),
     ],
 )
-def test_bad_config_names_the_file_and_key(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+def test_bad_config_names_the_file_and_key(
+    tmp_path: Path, edit: tuple[str, str], message: str
+) -> None:
     ws = ensure_sample_workspace(tmp_path / "s")
     text = ws.config_path.read_text()
     assert edit[0] in text

@@ -31,7 +31,7 @@ class FilterConfig:
     """An optional biquad applied to every segment (docs/dsp.md §4.2)."""
 
     type: str = "none"
-    cutoffHz: float = 0.0  # noqa: N815 - spec names
+    cutoffHz: float = 0.0
     q: float = 0.7071
     warmup: int | None = None
 
@@ -42,24 +42,24 @@ class BandsConfig:
 
     scale: str = "mel"
     count: int = 40
-    fMin: float = 0.0  # noqa: N815
-    fMax: float | None = None  # noqa: N815
+    fMin: float = 0.0
+    fMax: float | None = None
 
 
 @dataclass(frozen=True)
 class PreprocessingConfig:
     """Everything that defines a feature frame; validated on construction."""
 
-    sampleRate: float  # noqa: N815
-    windowSize: int  # noqa: N815
-    hopLength: int | None = None  # noqa: N815
+    sampleRate: float
+    windowSize: int
+    hopLength: int | None = None
     channels: int = 1
-    bufferSize: int | None = None  # noqa: N815
-    fixedPointScale: float = 1.0  # noqa: N815
-    inputRange: float | None = None  # noqa: N815
-    dcRemoval: bool = True  # noqa: N815
+    bufferSize: int | None = None
+    fixedPointScale: float = 1.0
+    inputRange: float | None = None
+    dcRemoval: bool = True
     window: str = "hann"
-    fftSize: int | None = None  # noqa: N815
+    fftSize: int | None = None
     filter: FilterConfig = field(default_factory=FilterConfig)
     bands: BandsConfig = field(default_factory=BandsConfig)
     compression: str = "log2"

@@ -33,7 +33,9 @@ def quantize(raw: npt.ArrayLike, config: PreprocessingConfig, source: str = "inp
     if bad.any():
         where = int(np.flatnonzero(bad.reshape(-1))[0])
         row = where // x.shape[-1] if x.ndim > 1 else where
-        raise InputFileError(f"{source}: sample {row} is NaN or infinite; clean the recording first")
+        raise InputFileError(
+            f"{source}: sample {row} is NaN or infinite; clean the recording first"
+        )
     q = np.rint(x * config.fixedPointScale)
     return np.clip(q, -32768, 32767).astype(np.int16)
 
@@ -230,9 +232,9 @@ def rfft_q15(z: I32, twiddle: I32) -> tuple[I64, I64]:
     k = np.arange(half + 1)
     a_idx, b_idx = k % half, (half - k) % half
     zr, zi = re.astype(np.int64), im.astype(np.int64)
-    ar, ai = zr[:, a_idx], zi[:, a_idx]
-    br, bi = zr[:, b_idx], -zi[:, b_idx]
-    er, ei, dr, di = ar + br, ai + bi, ar - br, ai - bi
+    sa_r, sa_i = zr[:, a_idx], zi[:, a_idx]
+    sb_r, sb_i = zr[:, b_idx], -zi[:, b_idx]
+    er, ei, dr, di = sa_r + sb_r, sa_i + sb_i, sa_r - sb_r, sa_i - sb_i
     wr, wi = tw_re.astype(np.int64), tw_im.astype(np.int64)
     tr = (dr * wr - di * wi + (1 << 14)) >> 15
     ti = (dr * wi + di * wr + (1 << 14)) >> 15
@@ -265,4 +267,4 @@ def log2_q8(x: I64) -> I64:
     r = f & ((1 << 25) - 1)
     t0 = LOG2_TABLE[i]
     v = t0 + (((LOG2_TABLE[i + 1] - t0) * r) >> 25)
-    return (n * 65536 + v + 128) >> 8
+    return np.asarray((n * 65536 + v + 128) >> 8, dtype=np.int64)

@@ -43,7 +43,7 @@ class NativeError(FieldbenchError):
 
 
 class _Plan(C.Structure):
-    _fields_ = [  # noqa: RUF012 - ctypes layout, mirrors fb_fe_plan in feature_capi.h
+    _fields_ = [
         ("abi_version", C.c_uint32),
         ("channels", C.c_uint16),
         ("window_size", C.c_uint16),
@@ -154,7 +154,10 @@ class NativeExtractor:
         self._check(
             "fb_fe_init",
             self.lib.fb_fe_init(
-                C.byref(c_plan), self._pool.ctypes.data, self.pool_bytes + pool_slack, C.byref(handle)
+                C.byref(c_plan),
+                self._pool.ctypes.data,
+                self.pool_bytes + pool_slack,
+                C.byref(handle),
             ),
         )
         self._handle = handle
