@@ -1,0 +1,3 @@
+// Host stand-in for FreeRTOS.h.
+#pragma once
+#define pdMS_TO_TICKS(ms) (ms)
