@@ -17,9 +17,10 @@ run: setup
 	  export QT_QPA_PLATFORM=offscreen; fi; \
 	$(VENV)/bin/fieldbench --sample
 
-test: setup
+test: setup $(ASAN_BUILD)/.stamp
 	$(PY) -m pytest -q -p no:cacheprovider
-	ctest --test-dir $(HOST_BUILD) --output-on-failure -Q
+	ctest --test-dir $(HOST_BUILD) --output-on-failure
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure
 
 lint: setup
 	$(VENV)/bin/ruff check core gui tests benchmarks packaging
@@ -34,10 +35,13 @@ format: setup
 bench: setup $(VENV)/.stamp-bench
 	$(PY) benchmarks/run.py
 
-asan: system
+asan: $(ASAN_BUILD)/.stamp
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure
+
+$(ASAN_BUILD)/.stamp: $(FIRMWARE_SOURCES) | build/.stamp-system
 	cmake -S firmware/host -B $(ASAN_BUILD) -DFB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build $(ASAN_BUILD) -j2
-	ctest --test-dir $(ASAN_BUILD) --output-on-failure
+	@touch $@
 
 setup: system $(VENV)/.stamp-deps $(HOST_BUILD)/.stamp
 
