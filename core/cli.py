@@ -85,25 +85,13 @@ def _features(args: argparse.Namespace) -> int:
     from core.dsp import PreprocessingConfig, extract_features, reference_features
     from core.dsp.reference import feature_snr_db
     from core.errors import InputFileError
-    from core.recording import check_sample_rate, load_recording, to_counts
+    from core.recording import load_for_features
 
     config = PreprocessingConfig.load(args.config)
-    rec = load_recording(args.input, sample_rate=args.rate or config.sampleRate)
-    check_sample_rate(rec, config.sampleRate)
-    if rec.channels != config.channels:
-        raise InputFileError(
-            f"{args.input}: has {rec.channels} channel(s) but {args.config} expects "
-            f"{config.channels}"
-        )
     if args.out.suffix != ".npy":
         raise InputFileError(f"{args.out}: the output must be a .npy file")
-    samples = to_counts(rec, config.fixedPointScale)
+    samples = load_for_features(args.input, config, sample_rate=args.rate)
     frames = extract_features(samples, config)
-    if frames.shape[0] == 0:
-        raise InputFileError(
-            f"{args.input}: {samples.shape[0]} samples is shorter than one segment "
-            f"({config.segment_length} samples); nothing written"
-        )
     atomic_save_npy(args.out, frames)
     print(f"{args.out}: {frames.shape[0]} frames × {frames.shape[1]} features (int16)")
     if args.compare:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from core.dsp.config import PreprocessingConfig
 from core.errors import InputFileError
 
 SUPPORTED = (".wav", ".csv", ".npy")
@@ -220,3 +221,29 @@ def to_counts(rec: Recording, fixed_point_scale: float) -> npt.NDArray[np.int16]
     else:
         scale = fixed_point_scale
     return np.clip(np.rint(rec.data * scale), -32768, 32767).astype(np.int16)
+
+
+def load_for_features(
+    path: str | Path, config: PreprocessingConfig, sample_rate: float | None = None
+) -> npt.NDArray[np.int16]:
+    """Load a recording as the int16 samples a feature config expects, or say why it does not fit.
+
+    Checks the sample rate, the channel count and that at least one segment fits; the message
+    names the file and the fix. ``sample_rate`` is the rate of a file that carries none
+    (default: the config's).
+    """
+    p = Path(path)
+    rec = load_recording(p, sample_rate=sample_rate or config.sampleRate)
+    check_sample_rate(rec, config.sampleRate)
+    if rec.channels != config.channels:
+        raise InputFileError(
+            f"{p.name}: has {rec.channels} channel(s) but features.channels is "
+            f"{config.channels}; pick another recording or change the config"
+        )
+    samples = to_counts(rec, config.fixedPointScale)
+    if samples.shape[0] < config.segment_length:
+        raise InputFileError(
+            f"{p.name}: {samples.shape[0]} samples is shorter than one segment "
+            f"({config.segment_length} samples)"
+        )
+    return samples

@@ -21,11 +21,9 @@ from core.dsp import (
     PreprocessingConfig,
     StreamingExtractor,
     compile_plan,
-    frame_count,
     reference_features,
 )
-from core.errors import InputFileError
-from core.recording import check_sample_rate, load_recording, to_counts
+from core.recording import load_for_features
 from core.signals import SignalGenerator
 
 I16 = npt.NDArray[np.int16]
@@ -92,19 +90,7 @@ class RecordingSource:
     ) -> RecordingSource:
         """Load a recording for the config; ``InputFileError`` (one line) when it does not fit."""
         p = Path(path)
-        rec = load_recording(p, sample_rate=config.sampleRate)
-        check_sample_rate(rec, config.sampleRate)
-        if rec.channels != config.channels:
-            raise InputFileError(
-                f"{p.name}: has {rec.channels} channel(s) but features.channels is "
-                f"{config.channels}; pick another recording or change the config"
-            )
-        samples = to_counts(rec, config.fixedPointScale)
-        if frame_count(samples.shape[0], config) == 0:
-            raise InputFileError(
-                f"{p.name}: {samples.shape[0]} samples is shorter than one segment "
-                f"({config.segment_length} samples)"
-            )
+        samples = load_for_features(p, config)
         return cls(samples, config.sampleRate, p.name, loop)
 
     @property

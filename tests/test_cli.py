@@ -104,3 +104,20 @@ def test_self_test_passes_on_this_install() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok   batch == streaming" in result.stdout
+
+
+def test_a_rate_given_for_a_rateless_file_must_match_the_config(sample, tmp_path: Path, capsys):
+    rec = tmp_path / "x.npy"
+    np.save(rec, np.zeros((5000, 3), dtype=np.float32))
+    args = ["features", str(rec), "--config", str(sample.config_path)]
+    assert main([*args, "--out", str(tmp_path / "o.npy"), "--rate", "800"]) == 2
+    assert "800 Hz does not match features.sampleRate 1600" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "o.npy"), "--rate", "1600"]) == 0
+
+
+def test_a_recording_shorter_than_one_segment_writes_nothing(sample, tmp_path: Path, capsys):
+    rec = tmp_path / "short.npy"
+    np.save(rec, np.zeros((100, 3), dtype=np.float32))
+    out = tmp_path / "o.npy"
+    assert main(["features", str(rec), "--config", str(sample.config_path), "--out", str(out)]) == 2
+    assert "shorter than one segment" in capsys.readouterr().err and not out.exists()
