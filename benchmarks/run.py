@@ -217,7 +217,8 @@ def streaming_section() -> None:
                 print(f"    C++ callgrind instructions         {ins:9.0f} per hop")
             print(
                 f"    pool bytes {fig['pool_bytes']}, "
-                f"stack high-water {fig['stack_high_water_bytes']} B, "
+                f"stack high-water {fig['stack_high_water_bytes']} B of the thread "
+                f"({fig.get('stack_below_thread_entry_bytes', '?')} B below its entry), "
                 f"heap allocations during extraction {fig['heap_allocs_during_extraction']}"
             )
         else:
@@ -234,8 +235,10 @@ def gui_section() -> None:
         return
     fig = measure_features_tab(10.0)
     print(
-        "  "
-        + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in fig.items())
+        f"  frame time median {fig['median_ms']:.1f} ms, p95 {fig['p95_ms']:.1f} ms "
+        f"(goal p95 ≤ 25 ms), max {fig['max_ms']:.1f} ms over {int(fig['frames'])} frames;\n"
+        f"  timer slot median {fig['tick_median_ms']:.2f} ms; CPU {100 * fig['cpu_share']:.0f} % "
+        f"of one core; live fixed-vs-float SNR {fig['snr_db']:.1f} dB"
     )
 
 
