@@ -22,29 +22,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.dsp import (  # noqa: E402
-    BandsConfig,
-    FilterConfig,
     PreprocessingConfig,
     StreamingExtractor,
     compile_plan,
     extract_features,
     reference_features,
 )
+from core.dsp.recipes import AUDIO_RECIPE, VIBRATION_RECIPE  # noqa: E402
 from core.dsp.reference import feature_snr_db, log_band_error_db  # noqa: E402
 
 PROBE = ROOT / "build" / "host" / "fe_probe"
-AUDIO = PreprocessingConfig(
-    sampleRate=16000.0, windowSize=512, hopLength=256, bands=BandsConfig("mel", 40)
-)
-VIBRATION = PreprocessingConfig(
-    sampleRate=1600.0,
-    windowSize=256,
-    hopLength=128,
-    channels=3,
-    filter=FilterConfig("highpass", 10.0, 0.7071, 128),
-    bands=BandsConfig("linear", 16, 0.0, 800.0),
-    stats=("rms", "peak", "crest"),
-)
+AUDIO = AUDIO_RECIPE
+VIBRATION = VIBRATION_RECIPE
 
 
 def best_of(fn: Callable[[], object], repeats: int = 5) -> float:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.dsp import BandsConfig, PreprocessingConfig
+from core.dsp import PreprocessingConfig
+from core.dsp.recipes import AUDIO_RECIPE
 from core.workspace import Workspace
 
 FPS = 30
@@ -23,14 +24,7 @@ FPS = 30
 
 def audio_recipe(sample_rate: float = 16000.0, channels: int = 1) -> PreprocessingConfig:
     """The keyword-spotting style recipe the benchmark streams."""
-    return PreprocessingConfig(
-        sampleRate=float(sample_rate),
-        channels=channels,
-        windowSize=512,
-        hopLength=256,
-        bands=BandsConfig(scale="mel", count=40),
-        compression="log2",
-    )
+    return AUDIO_RECIPE.replace(sampleRate=float(sample_rate), channels=channels)
 
 
 def measure_features_tab(

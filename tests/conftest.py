@@ -9,7 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 import pytest
 
-from core.dsp import BandsConfig, FilterConfig, PreprocessingConfig
+from core.dsp.recipes import AUDIO_RECIPE, VIBRATION_RECIPE
 
 
 @pytest.fixture(autouse=True)
@@ -19,18 +19,8 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
 
 
-AUDIO = PreprocessingConfig(
-    sampleRate=16000.0, windowSize=512, hopLength=256, bands=BandsConfig("mel", 40)
-)
-VIBRATION = PreprocessingConfig(
-    sampleRate=1600.0,
-    windowSize=256,
-    hopLength=128,
-    channels=3,
-    filter=FilterConfig("highpass", 10.0, 0.7071, 128),
-    bands=BandsConfig("linear", 16, 0.0, 800.0),
-    stats=("rms", "peak", "crest"),
-)
+AUDIO = AUDIO_RECIPE
+VIBRATION = VIBRATION_RECIPE
 
 
 @pytest.fixture
