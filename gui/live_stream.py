@@ -165,16 +165,12 @@ class LiveFeatureStream:
     def __init__(self, config: PreprocessingConfig) -> None:
         self.config = config
         self.extractor = StreamingExtractor(compile_plan(config))
-        self._history = np.zeros((0, config.channels), dtype=np.int16)
-        self._seen = 0
         self._signal = 0.0
         self._noise = 0.0
         self.frames_out = 0
 
     def reset(self) -> None:
         self.extractor.reset()
-        self._history = np.zeros((0, self.config.channels), dtype=np.int16)
-        self._seen = 0
         self._signal = self._noise = 0.0
         self.frames_out = 0
 
@@ -190,19 +186,12 @@ class LiveFeatureStream:
         cfg = self.config
         x = np.asarray(block, dtype=np.int16).reshape(-1, cfg.channels)
         frames = self.extractor.push(x)
-        length, hop = cfg.segment_length, cfg.hop
-        joined = np.concatenate([self._history, x]) if self._history.size else x
-        start_count = self._seen - self._history.shape[0]  # sample count before joined[0]
-        self._seen += x.shape[0]
         reference = None
-        if frames.shape[0]:
-            last_end = length + ((self._seen - length) // hop) * hop
-            begin = last_end - length - start_count
-            segment = joined[begin : begin + length]
+        segment = self.extractor.last_segment
+        if frames.shape[0] and segment is not None:
             reference = reference_features(segment, cfg)[0]
             fixed = frames[-1].astype(np.float64)
             self._signal = SNR_DECAY * self._signal + float(np.sum(reference**2))
             self._noise = SNR_DECAY * self._noise + float(np.sum((fixed - reference) ** 2))
             self.frames_out += frames.shape[0]
-        self._history = joined[-(length - 1) :].copy() if length > 1 else joined[:0].copy()
         return StreamUpdate(x, frames, reference, self.snr_db if frames.shape[0] else None)

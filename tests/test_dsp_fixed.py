@@ -193,3 +193,14 @@ def test_plan_tables_follow_the_spec() -> None:
     )
     assert tuple(plan.twiddle[0]) == (32768, 0) and tuple(plan.twiddle[128]) == (0, -32768)
     assert plan.band_weights.max() <= 32768 and len(plan.band_start) == 40
+
+
+def test_streaming_keeps_the_segment_of_its_last_frame(rng: np.random.Generator) -> None:
+    cfg = VIBRATION.replace(hopLength=100)
+    x = rng.integers(-32768, 32768, (1000, 3)).astype(np.int16)
+    stream = StreamingExtractor(cfg)
+    assert stream.last_segment is None
+    stream.push(x[:700])
+    stream.push(x[700:])  # frames end at 384, 484, …, 984: the last reads x[600:984]
+    assert stream.last_segment is not None
+    assert np.array_equal(stream.last_segment, x[984 - cfg.segment_length : 984])

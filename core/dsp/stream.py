@@ -71,10 +71,13 @@ class StreamingExtractor:
         self.config = cfg
         self.ring = RingBuffer(cfg.buffer_size, cfg.channels)
         self._seen = 0  # samples per channel pushed since reset
+        #: ``(L, channels)`` samples of the most recent frame, for comparisons (None before one).
+        self.last_segment: I16 | None = None
 
     def reset(self) -> None:
         self.ring.clear()
         self._seen = 0
+        self.last_segment = None
 
     def push_sample(self, raw: npt.ArrayLike) -> I16 | None:
         """The seed's ``pushSample(raw)``: one multi-channel reading in physical units."""
@@ -101,6 +104,7 @@ class StreamingExtractor:
             idx = (ends - offset - length)[:, None] + np.arange(length)
             segments = joined[idx].transpose(0, 2, 1)  # (frames, C, L)
             frames = extract_segments(np.ascontiguousarray(segments), self.plan)
+            self.last_segment = joined[idx[-1]]
         else:
             frames = np.zeros((0, cfg.frame_length), dtype=np.int16)
         self.ring.push(x)
