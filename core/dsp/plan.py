@@ -53,7 +53,7 @@ def compile_plan(config: PreprocessingConfig) -> FeaturePlan:
     window = hann_window_q15(config.windowSize) if config.window == "hann" else None
     if config.n_bands:
         twiddle = twiddle_table(config.fft_size)
-        weights = _band_weights(config)
+        weights = band_weights_float(config)
         starts, lens, flat = _trim_bands(weights, config)
     else:
         twiddle = np.zeros((0, 2), dtype=np.int32)
@@ -129,7 +129,7 @@ def mel_to_hz(m: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return np.where(m >= 15.0, log, lin)
 
 
-def _band_weights(config: PreprocessingConfig) -> npt.NDArray[np.float64]:
+def band_weights_float(config: PreprocessingConfig) -> npt.NDArray[np.float64]:
     """Float weights ``(n_bins, n_bands)`` in [0, 1] before Q15 rounding."""
     n = config.fft_size
     freqs = np.arange(n // 2 + 1) * config.sampleRate / n

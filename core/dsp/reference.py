@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from core.dsp.config import PreprocessingConfig
 from core.dsp.fixed import segments_view
-from core.dsp.plan import _band_weights, biquad_coefficients
+from core.dsp.plan import band_weights_float, biquad_coefficients
 
 F64 = npt.NDArray[np.float64]
 
@@ -60,7 +60,7 @@ def _spectral(y: F64, config: PreprocessingConfig) -> F64:
     if config.window == "hann":
         y = y * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(w) / w))
     spectrum = np.fft.rfft(y, n=n, axis=1) / n
-    energy = (spectrum.real**2 + spectrum.imag**2) @ _band_weights(config)
+    energy = (spectrum.real**2 + spectrum.imag**2) @ band_weights_float(config)
     if config.compression == "none":
         return energy
     # The fixed-point path adds one LSB of its normalised energy before the log; the same
