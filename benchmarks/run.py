@@ -46,7 +46,7 @@ def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
 
 
 def row(name: str, seconds: float, audio_s: float, note: str = "") -> None:
-    print(f"  {name:<38} {seconds * 1e3:9.1f} ms   {audio_s / seconds:8.0f}× real time  {note}")
+    print(f"  {name:<44} {seconds * 1e3:9.1f} ms   {audio_s / seconds:8.0f}× real time  {note}")
 
 
 def audio_signal(seconds: float = 60.0) -> np.ndarray:
@@ -74,15 +74,24 @@ def native_or_none(cfg: PreprocessingConfig):
         return None
 
 
+def three_ways(cfg: PreprocessingConfig, x: np.ndarray, seconds: float) -> float:
+    """Rows for our numpy path, the float64 reference and the C++ build; returns ours."""
+    plan = compile_plan(cfg)
+    extract_features(x[: cfg.segment_length * 4], plan)
+    ours = best_of(lambda: extract_features(x, plan))
+    row("fieldbench fixed-point (numpy)", ours, seconds)
+    row("float64 reference (numpy)", best_of(lambda: reference_features(x, cfg), 3), seconds)
+    native = native_or_none(cfg)
+    if native is not None:
+        cpp = best_of(lambda: native.extract_features(x), 3)
+        row("C++ edge_runtime (host -O2, ctypes batch)", cpp, seconds)
+    return ours
+
+
 def batch_section() -> None:
     print("\n== Batch features: 60 s of 16 kHz mono audio, 40 log-mel, window 512, hop 256 ==")
     x = audio_signal()
-    plan = compile_plan(AUDIO)
-    extract_features(x[:16000], plan)
-    ours = best_of(lambda: extract_features(x, plan))
-    row("fieldbench fixed-point (numpy)", ours, 60.0)
-    ref = best_of(lambda: reference_features(x, AUDIO), 3)
-    row("float64 reference (numpy)", ref, 60.0)
+    ours = three_ways(AUDIO, x, 60.0)
     try:
         import librosa
 
@@ -96,22 +105,11 @@ def batch_section() -> None:
 
         lib()
         t = best_of(lib)
-        row(
-            f"librosa {librosa.__version__} melspectrogram + log",
-            t,
-            60.0,
-            f"ours/librosa = {ours / t:.2f}",
-        )
+        name = f"librosa {librosa.__version__} melspectrogram + log"
+        row(name, t, 60.0, f"ours/librosa = {ours / t:.2f}")
     except ImportError:
         print("  librosa not installed (make bench installs the [bench] extra)")
-    native = native_or_none(AUDIO)
-    if native is not None:
-        row(
-            "C++ edge_runtime (host -O2, ctypes batch)",
-            best_of(lambda: native.extract_features(x), 3),
-            60.0,
-        )
-    fixed = extract_features(x[: 16000 * 10], plan)
+    fixed = extract_features(x[: 16000 * 10], AUDIO)
     flt = reference_features(x[: 16000 * 10], AUDIO)
     print(
         f"  fixed vs float64: feature SNR {feature_snr_db(fixed, flt):.1f} dB, "
@@ -120,21 +118,9 @@ def batch_section() -> None:
 
     print("\n== Batch features: 60 s of 3-axis 1600 Hz vibration, vibration recipe ==")
     v = vibration_signal()
-    vplan = compile_plan(VIBRATION)
-    t = best_of(lambda: extract_features(v, vplan))
-    row("fieldbench fixed-point (numpy)", t, 60.0)
-    row("float64 reference (numpy)", best_of(lambda: reference_features(v, VIBRATION), 3), 60.0)
-    native = native_or_none(VIBRATION)
-    if native is not None:
-        row(
-            "C++ edge_runtime (host -O2, ctypes batch)",
-            best_of(lambda: native.extract_features(v), 3),
-            60.0,
-        )
-    print(
-        f"  fixed vs float64: feature SNR "
-        f"{feature_snr_db(extract_features(v, vplan), reference_features(v, VIBRATION)):.1f} dB"
-    )
+    three_ways(VIBRATION, v, 60.0)
+    snr = feature_snr_db(extract_features(v, VIBRATION), reference_features(v, VIBRATION))
+    print(f"  fixed vs float64: feature SNR {snr:.1f} dB")
 
 
 def probe(recipe: str, hops: int, timing: bool = True, wrapper: list[str] | None = None) -> dict:
