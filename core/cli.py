@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -14,6 +15,11 @@ import core
 from core.errors import FieldbenchError
 
 log = logging.getLogger("fieldbench")
+
+# Packages that add subcommands. Each module has ``register(subparsers)``, which adds its
+# parsers and sets ``run=callable(args) -> int`` as a parser default. Imports inside the
+# ``run`` functions stay lazy so ``fieldbench --help`` is fast.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--compare", action="store_true", help="also print the SNR against the float reference"
     )
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return p
 
 
@@ -71,6 +79,9 @@ def main(
             return _self_test(extra_checks or {})
         if args.command == "features":
             return _features(args)
+        run = getattr(args, "run", None)
+        if run is not None:
+            return int(run(args))
     except FieldbenchError as exc:
         print(f"fieldbench: error: {exc}", file=sys.stderr)
         return 2
