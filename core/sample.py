@@ -1,4 +1,23 @@
-"""The sample workspace: copied from resources/ on first use, recordings generated into it."""
+"""The sample workspace: copied from resources/ on first use, recordings generated into it.
+
+Nothing is copied from real data: every recording comes from ``fan_vibration`` and
+``field_recording``, a physical model of a 3-axis MEMS accelerometer (in g) taped to a ceiling
+fan, under the conditions the dataset's tags name:
+
+* shaft rotation at ``shaft_hz`` with a 4-blade pass harmonic; an imbalance (mass on one blade)
+  grows the once-per-revolution component and its second harmonic;
+* **orientation** rotates gravity (1 g) between the sensor axes: horizontal → +z,
+  vertical → +x, inverted → −z;
+* **temperature** changes the MEMS sensitivity (−0.1 %/°C around 25 °C) and zero-g offset
+  (+0.5 mg/°C): cold is −10 °C, ambient 25 °C, hot 60 °C;
+* **noise** adds the background: quiet (none), hvac (a 0.01 g band around 20–40 Hz), machinery
+  (0.015 g at the 50 Hz mains and its harmonics);
+* **age** raises the sensor's white noise (new 0.005 g, aged 0.008 g, worn 0.012 g rms) and adds a
+  bias drift to a worn part.
+
+The dataset (``dataset/``) is generated on first use with fixed seeds and deliberate gaps: no
+recording at hot + inverted, no imbalance at cold, a single normal recording at cold + vertical.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +54,148 @@ def fan_vibration(
     return x
 
 
+TEMPERATURE_C = {"cold": -10.0, "ambient": 25.0, "hot": 60.0}
+GRAVITY_AXIS = {"horizontal": (2, 1.0), "vertical": (0, 1.0), "inverted": (2, -1.0)}
+SENSOR_NOISE_G = {"new": 0.005, "aged": 0.008, "worn": 0.012}
+SPEED_HZ = {"low": 3.0, "medium": 4.5, "high": 6.0}
+DATASET_SECONDS = 2.0
+
+
+def field_recording(
+    *,
+    shaft_hz: float,
+    imbalance: float,
+    temperature: str = "ambient",
+    orientation: str = "horizontal",
+    noise: str = "quiet",
+    age: str = "new",
+    seconds: float = DATASET_SECONDS,
+    seed: int = 0,
+) -> npt.NDArray[np.float64]:
+    """3-axis acceleration (g) of the fan under the tagged conditions (see the module doc)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * RATE)
+    t = np.arange(n) / RATE
+    x = np.zeros((n, 3))
+    if shaft_hz > 0:
+        phase0 = rng.uniform(0, 2 * np.pi)
+        for c, phase in enumerate((0.0, np.pi / 2, np.pi / 4)):
+            w = 2 * np.pi * shaft_hz * t + phase0 + phase
+            x[:, c] += (0.02 + imbalance) * np.sin(w) + 0.5 * imbalance * np.sin(2 * w + phase)
+            x[:, c] += 0.05 * np.sin(4 * w)
+    axis, sign = GRAVITY_AXIS[orientation]
+    x[:, axis] += sign * 1.0
+    if noise == "hvac":
+        band = rng.standard_normal(n)
+        spectrum = np.fft.rfft(band)
+        freqs = np.fft.rfftfreq(n, 1 / RATE)
+        spectrum[(freqs < 20) | (freqs > 40)] = 0
+        hum = np.fft.irfft(spectrum, n)
+        x += 0.01 * (hum / (hum.std() or 1.0))[:, None] * np.array([1.0, 0.7, 0.4])
+    elif noise == "machinery":
+        for k, a in ((1, 0.015), (2, 0.008), (3, 0.004)):
+            x += a * np.sin(2 * np.pi * 50 * k * t + rng.uniform(0, 2 * np.pi))[:, None]
+    x += SENSOR_NOISE_G[age] * rng.standard_normal((n, 3))
+    if age == "worn":
+        x += np.linspace(0, 0.01, n)[:, None]
+    dt = TEMPERATURE_C[temperature] - 25.0
+    return x * (1 - 0.001 * dt) + 0.0005 * dt
+
+
+def sample_plan() -> list[dict[str, str | int]]:
+    """The sample dataset's recordings: conditions, label, session, seed (deterministic)."""
+    plan: list[dict[str, str | int]] = []
+    noises, ages, speeds = ("quiet", "hvac", "machinery"), tuple(SENSOR_NOISE_G), tuple(SPEED_HZ)
+    session = 0
+    k = 0
+    for temperature in TEMPERATURE_C:
+        for orientation in GRAVITY_AXIS:
+            if (temperature, orientation) == ("hot", "inverted"):
+                continue  # a deliberate gap: never recorded
+            session += 1
+            for label in ("normal", "imbalance"):
+                if label == "imbalance" and temperature == "cold":
+                    continue  # a deliberate gap
+                count = 3 if (temperature, orientation) == ("ambient", "horizontal") else 2
+                if (temperature, orientation, label) == ("cold", "vertical", "normal"):
+                    count = 1  # below the target of two
+                for _ in range(count):
+                    plan.append(
+                        {
+                            "label": label,
+                            "temperature": temperature,
+                            "orientation": orientation,
+                            "noise": noises[k % 3],
+                            "age": ages[(k // 3) % 3],
+                            "speed": speeds[(k // 2) % 3],
+                            "session": session,
+                            "seed": 100 + k,
+                        }
+                    )
+                    k += 1
+    session += 1
+    for j, noise in enumerate(noises):
+        plan.append(
+            {
+                "label": "background",
+                "temperature": "ambient",
+                "orientation": "horizontal",
+                "noise": noise,
+                "age": "new",
+                "speed": "off",
+                "session": session,
+                "seed": 900 + j,
+            }
+        )
+    return plan
+
+
+def generate_sample_dataset(root: Path) -> int:
+    """Fill ``root``'s dataset with the sample plan (one transaction); returns the count."""
+    from core.dataset import CaptureQuality, Dataset
+
+    plan = sample_plan()
+    with Dataset.open(root) as ds, ds.transaction():
+        if ds.count():
+            return 0
+        sessions = {int(p["session"]) for p in plan}
+        for _ in sessions:
+            ds.new_session()
+        for p in plan:
+            speed = str(p["speed"])
+            x = field_recording(
+                shaft_hz=SPEED_HZ.get(speed, 0.0),
+                imbalance=0.08 if p["label"] == "imbalance" else 0.0,
+                temperature=str(p["temperature"]),
+                orientation=str(p["orientation"]),
+                noise=str(p["noise"]),
+                age=str(p["age"]),
+                seed=int(p["seed"]),
+            )
+            counts = np.clip(np.rint(x * 8000), -32768, 32767).astype(np.int16)
+            tags = {k: str(p[k]) for k in ("temperature", "orientation", "noise", "age", "speed")}
+            n = counts.shape[0]
+            ds.add_recording(
+                counts,
+                label=str(p["label"]),
+                tags=tags,
+                sample_rate=float(RATE),
+                channel_names=("accX", "accY", "accZ"),
+                units="g",
+                fixed_point_scale=8000.0,
+                session=int(p["session"]),
+                device_id="sample-node-1",
+                source="sample",
+                quality=CaptureQuality(
+                    frames_received=n // 32,
+                    declared_rate_hz=float(RATE),
+                    measured_rate_hz=float(RATE),
+                    jitter_ms=0.0,
+                ),
+            )
+    return len(plan)
+
+
 def ensure_sample_workspace(dest: Path | None = None) -> Workspace:
     """Return the sample workspace, creating it (and its recordings) when missing."""
     target = dest or user_data_dir() / "sample-workspace"
@@ -51,6 +212,8 @@ def ensure_sample_workspace(dest: Path | None = None) -> Workspace:
     for name, write in files.items():
         if not (rec / name).exists():
             write(rec / name)
+    if not (target / "dataset" / "catalog.sqlite").exists():
+        generate_sample_dataset(target)
     return Workspace.open(target)
 
 

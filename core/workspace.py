@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
 from core.atomic import atomic_write_text
+from core.dataset.schema import DatasetConfig
 from core.dsp.config import PreprocessingConfig
 from core.errors import ConfigError, WorkspaceError
 from core.recording import SUPPORTED
 
 CONFIG_NAME = "fieldbench.toml"
 FORMAT_VERSION = 1
-TABLES = ("workspace", "features")
+TABLES = ("workspace", "features", "dataset")
 WORKSPACE_KEYS = ("name", "format", "description")
 
 DEFAULT_FEATURES: dict[str, Any] = {
@@ -45,6 +46,7 @@ class Workspace:
     description: str
     features: PreprocessingConfig
     raw: dict[str, Any]
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)  # [dataset], docs/dataset.md
 
     @property
     def config_path(self) -> Path:
@@ -126,7 +128,8 @@ class Workspace:
         if "features" not in raw:
             raise ConfigError("features: missing table; add a [features] table (see docs/dsp.md)")
         features = PreprocessingConfig.from_mapping(raw["features"])
-        return cls(path, name, str(meta.get("description", "")), features, raw)
+        dataset = DatasetConfig.from_mapping(raw.get("dataset", {}))
+        return cls(path, name, str(meta.get("description", "")), features, raw, dataset)
 
     def set_features(self, features: PreprocessingConfig) -> None:
         """Replace the feature config and save the workspace."""
@@ -134,10 +137,17 @@ class Workspace:
         self.raw["features"] = features.to_mapping()
         self.save()
 
+    def set_dataset(self, dataset: DatasetConfig) -> None:
+        """Replace the ``[dataset]`` table (tag schema, coverage target, mix) and save."""
+        self.dataset = dataset
+        self.raw["dataset"] = dataset.to_mapping()
+        self.save()
+
     def save(self) -> None:
         text = (
             "# Fieldbench workspace: edit by hand or in the app.\n"
-            "# The [features] keys are specified in docs/dsp.md.\n\n" + tomli_w.dumps(self.raw)
+            "# [features] is specified in docs/dsp.md, [dataset] in docs/dataset.md.\n\n"
+            + tomli_w.dumps(self.raw)
         )
         try:
             atomic_write_text(self.config_path, text)
