@@ -6,9 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST_BUILD := build/host
 ASAN_BUILD := build/host-asan
-FIRMWARE_SOURCES := $(shell find firmware/components firmware/host -type f \( -name '*.cpp' -o -name '*.h' -o -name '*.hpp' -o -name 'CMakeLists.txt' \) 2>/dev/null)
+FIRMWARE_SOURCES := $(shell find firmware/components firmware/host firmware/ports firmware/fuzz -type f \( -name '*.cpp' -o -name '*.h' -o -name '*.hpp' -o -name 'CMakeLists.txt' \) 2>/dev/null)
 
-.PHONY: run test lint format bench bench-full asan clean setup system firmware-host
+.PHONY: run test lint format bench bench-full asan clean setup system firmware-host fuzz
 
 run: setup
 	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ] && [ -z "$$QT_QPA_PLATFORM" ]; then \
@@ -68,3 +68,24 @@ $(HOST_BUILD)/.stamp: $(FIRMWARE_SOURCES) | build/.stamp-system
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+
+# libFuzzer on the INT8 model blob parser (Debian clang, installed on demand; not in `make test`).
+# Crashing inputs are kept in firmware/fuzz/regressions/ and replayed by ctest (rt_fuzz_regressions).
+# Another target: add its source to FUZZ_TARGETS (name = file stem in firmware/fuzz/).
+FUZZ_BUILD := build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fuzz_model_blob
+FUZZ_RT_SRCS := $(addprefix firmware/components/edge_runtime/src/,runtime/model_parser.cpp \
+  runtime/inference_runtime.cpp reference/int8_kernels.cpp pool.cpp)
+fuzz:
+	@scripts/bootstrap-system.sh clang libclang-rt-dev
+	@mkdir -p $(FUZZ_BUILD) firmware/fuzz/regressions
+	@for t in $(FUZZ_TARGETS); do \
+	  clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -ffp-contract=off -Ifirmware/components/edge_runtime/include \
+	    firmware/fuzz/$$t.cpp $(FUZZ_RT_SRCS) -o $(FUZZ_BUILD)/$$t || exit 1; \
+	  rm -rf $(FUZZ_BUILD)/$$t-corpus && mkdir -p $(FUZZ_BUILD)/$$t-corpus && \
+	  cp firmware/fuzz/seeds/* $(FUZZ_BUILD)/$$t-corpus/ && \
+	  $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
+	    -artifact_prefix=firmware/fuzz/regressions/$$t- $(FUZZ_BUILD)/$$t-corpus || exit 1; \
+	done

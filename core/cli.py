@@ -19,7 +19,11 @@ log = logging.getLogger("fieldbench")
 # Packages that add subcommands. Each module has ``register(subparsers)``, which adds its
 # parsers and sets ``run=callable(args) -> int`` as a parser default. Imports inside the
 # ``run`` functions stay lazy so ``fieldbench --help`` is fast.
-COMMAND_MODULES: tuple[str, ...] = ("core.model.cli", "core.dataset.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "core.model.cli",
+    "core.dataset.cli",
+    "core.bundle.cli",
+)
 
 
 def _parser() -> argparse.ArgumentParser:

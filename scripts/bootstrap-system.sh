@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   cmake g++ make python3-venv
+  libmbedtls-dev  # the bundle verifier (ECDSA P-256, SHA-256) in the firmware host build
   # Qt 6 runtime libraries PySide6 wheels expect on the system (offscreen and xcb).
   libegl1 libgl1 libglib2.0-0 libfontconfig1 libfreetype6 libxkbcommon0 libdbus-1-3
   libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
