@@ -20,6 +20,7 @@ log = logging.getLogger("fieldbench")
 # parsers and sets ``run=callable(args) -> int`` as a parser default. Imports inside the
 # ``run`` functions stay lazy so ``fieldbench --help`` is fast.
 COMMAND_MODULES: tuple[str, ...] = (
+    "core.capture.cli",
     "core.model.cli",
     "core.dataset.cli",
     "core.bundle.cli",
