@@ -217,6 +217,16 @@ def gui_section() -> None:
     )
 
 
+SECTIONS = (
+    "dataset",
+    "capture",
+    "model_executor",
+    "model_quantize",
+    "model_runtime",
+    "bundle",
+)
+
+
 def main() -> None:
     print(
         f"Fieldbench benchmarks — numpy {np.__version__}, Python {sys.version.split()[0]}, "
@@ -225,6 +235,16 @@ def main() -> None:
     batch_section()
     streaming_section()
     gui_section()
+    # Each area's benchmark lives in its own module (benchmarks/<area>.py) with a main().
+    import importlib
+
+    for area in SECTIONS:
+        try:
+            module = importlib.import_module(area)
+        except ModuleNotFoundError as exc:  # an optional extra (e.g. torch) is missing
+            print(f"\n== {area}: skipped ({exc}) ==")
+            continue
+        module.main()
 
 
 if __name__ == "__main__":

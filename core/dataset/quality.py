@@ -17,7 +17,8 @@ class CaptureQuality:
     """Accounting of one capture: every frame or line received, lost or rejected.
 
     ``declared_rate_hz`` is what the device (or user) said; ``measured_rate_hz`` is what arrived;
-    ``jitter_ms`` is the standard deviation of the inter-block arrival interval.
+    ``jitter_ms`` is the standard deviation of block arrival times around the least-squares line
+    through (samples so far, host arrival time); polling cadence does not inflate it.
     """
 
     frames_received: int = 0
