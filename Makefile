@@ -17,7 +17,7 @@ run: setup
 	  export QT_QPA_PLATFORM=offscreen; fi; \
 	$(VENV)/bin/fieldbench --sample
 
-test: setup $(ASAN_BUILD)/.stamp
+test: setup $(VENV)/.stamp-train $(ASAN_BUILD)/.stamp
 	$(PY) -m pytest -q -p no:cacheprovider
 	ctest --test-dir $(HOST_BUILD) --output-on-failure
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
@@ -55,6 +55,11 @@ $(VENV)/.stamp-deps: pyproject.toml | build/.stamp-system
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+# make test also installs the [train] extra (CPU torch); make run works without it.
+$(VENV)/.stamp-train: $(VENV)/.stamp-deps
+	$(PY) -m pip install -q -e '.[dev,train]'
 	@touch $@
 
 $(VENV)/.stamp-bench: $(VENV)/.stamp-deps

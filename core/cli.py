@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.model.cli",
     "core.dataset.cli",
     "core.bundle.cli",
+    "core.train.cli",
 )
 
 

@@ -17,7 +17,7 @@ from core.recording import SUPPORTED
 
 CONFIG_NAME = "fieldbench.toml"
 FORMAT_VERSION = 1
-TABLES = ("workspace", "features", "dataset")
+TABLES = ("workspace", "features", "dataset", "train")
 WORKSPACE_KEYS = ("name", "format", "description")
 
 DEFAULT_FEATURES: dict[str, Any] = {
