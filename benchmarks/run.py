@@ -224,6 +224,7 @@ SECTIONS = (
     "model_quantize",
     "model_runtime",
     "bundle",
+    "train",
 )
 
 
