@@ -8,7 +8,7 @@ HOST_BUILD := build/host
 ASAN_BUILD := build/host-asan
 FIRMWARE_SOURCES := $(shell find firmware/components firmware/host firmware/ports firmware/fuzz -type f \( -name '*.cpp' -o -name '*.h' -o -name '*.hpp' -o -name 'CMakeLists.txt' \) 2>/dev/null)
 
-.PHONY: run test lint format bench bench-full asan clean setup system firmware-host fuzz
+.PHONY: run test lint format bench bench-full asan clean setup system firmware-host fuzz cross soak
 
 run: setup
 	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ] && [ -z "$$QT_QPA_PLATFORM" ]; then \
@@ -37,6 +37,16 @@ bench: setup $(VENV)/.stamp-bench
 
 asan: $(ASAN_BUILD)/.stamp
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
+
+# Freestanding Cortex-M4F build of the portable firmware code; prints text/data/bss.
+cross:
+	@scripts/bootstrap-system.sh gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib
+	firmware/cross/build.sh build/cross
+
+# The power-cut campaign with many more random seeds than CI's 1,000 (SOAK_SEEDS).
+SOAK_SEEDS ?= 100000
+soak: $(HOST_BUILD)/.stamp
+	$(HOST_BUILD)/node/test_node_campaign --seeds $(SOAK_SEEDS)
 
 $(ASAN_BUILD)/.stamp: $(FIRMWARE_SOURCES) | build/.stamp-system
 	cmake -S firmware/host -B $(ASAN_BUILD) -DFB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.model.cli",
     "core.dataset.cli",
     "core.bundle.cli",
+    "core.twin.cli",
     "core.train.cli",
 )
 

@@ -1,4 +1,4 @@
-// Fieldbench node demo: runs the feature front-end on a synthetic 3-axis vibration signal.
+// Fieldbench node: the feature front-end on a synthetic 3-axis vibration signal (RunFeatureDemo).
 //
 // The plan tables are normally compiled on the host (core.dsp.plan.compile_plan) and shipped in
 // a bundle. To keep this skeleton self-contained they are computed here by the COMPILER
@@ -13,6 +13,7 @@
 #include "esp_timer.h"
 #include "freertos/FreeRTOS.h"
 #include "freertos/task.h"
+#include "feature_demo.h"
 
 namespace {
 
@@ -133,7 +134,8 @@ void FillHop(uint32_t* lcg, uint32_t* t) {
 
 }  // namespace
 
-extern "C" void app_main(void) {
+// The feature demo task body (app_main.cpp starts it after the boot flow confirmed the bundle).
+void RunFeatureDemo() {
   const fb_fe_plan plan = MakePlan();
   size_t need = 0;
   int32_t st = fb_fe_pool_bytes(&plan, &need);
