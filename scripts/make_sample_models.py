@@ -2,8 +2,11 @@
 
     .venv/bin/python scripts/make_sample_models.py [--out resources/models]
 
-Seeded numpy training on synthetic tagged fan recordings passed through the sample
-workspace's fixed-point feature front-end (core.model.samples); no torch needed.
+Seeded numpy training on the SAMPLE WORKSPACE's dataset (generated in a temporary folder by
+core.sample, split with seed 7 into 60/20/20 % by capture session; the models see the train
+part through the workspace's fixed-point [features]). The autoencoder's device budget (pool
+incl. the front-end, latency estimate) goes into models.json. Running it twice writes identical
+files (core.model.samples.build_sample_models); no torch needed.
 """
 
 from __future__ import annotations

@@ -1,9 +1,14 @@
 """``fieldbench quantize`` and ``fieldbench validate``.
 
 Both print a readable summary (overall, strata, layers, flagged layers) and save the report
-under ``<workspace>/reports/quantization/<model>/``. Validation data: ``--data D.npz`` (an
-``EvalSet``: int16 ``features``, ``input_scale``, ``labels``, ``tags_json``), or, for the sample
-models in resources/models, their generated held-out sets.
+under ``<workspace>/reports/quantization/<model>/``. Validation data, one of:
+
+* ``--split NAME``: the workspace's dataset (``core.model.datasets``) — calibration rows from the
+  split's train part (drawn stratified across tags and labels), validation rows from ``--part``
+  (default ``val``), features from the workspace's ``[features]``, tags and labels from the
+  catalog;
+* ``--data D.npz``: an ``EvalSet`` (int16 ``features``, ``input_scale``, ``labels``, ``tags_json``);
+* nothing, for the sample models in resources/models: their generated held-out sets.
 """
 
 from __future__ import annotations
@@ -59,24 +64,53 @@ def register(sub: Any) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", type=Path, required=True, help="workspace folder (reports)")
     p.add_argument("--data", type=Path, help="evaluation set .npz (see fieldbench docs)")
+    p.add_argument(
+        "--split",
+        metavar="NAME",
+        help="use the workspace's dataset: a split saved by 'fieldbench dataset split'",
+    )
+    p.add_argument(
+        "--part",
+        choices=("train", "val", "test"),
+        default="val",
+        help="the split's part to validate on (default val; calibration uses train)",
+    )
     p.add_argument("--threshold", type=float, help="anomaly decision threshold (float32)")
 
 
-def _data(args: argparse.Namespace, model_path: Path) -> Any:
+def _data(args: argparse.Namespace, model_path: Path, ws: Any) -> tuple[Any, Any]:
+    """``(validation set, calibration set or None)`` for the options given."""
     from core.errors import InputFileError
     from core.model import samples
     from core.model.calibration import EvalSet
 
+    if args.split is not None and args.data is not None:
+        raise InputFileError("give either --split (the workspace's dataset) or --data, not both")
+    if args.split is not None:
+        from core.model.datasets import workspace_sets
+        from core.model.onnx_io import load_model
+        from core.model.report import detect_task
+
+        fm = load_model(model_path)
+        sets = workspace_sets(
+            ws,
+            args.split,
+            sample_shape=fm.sample_shape,
+            part=args.part,
+            task=detect_task(fm),
+        )
+        return sets.validation, sets.calibration
     if args.data is not None:
-        return EvalSet.load(args.data)
+        return EvalSet.load(args.data), None
     stem = model_path.stem
     if stem == samples.AUTOENCODER_NAME:
-        return samples.sample_anomaly_set()
+        return samples.sample_anomaly_set(), None
     if stem == samples.CLASSIFIER_NAME:
-        return samples.sample_classifier_set()
+        return samples.sample_classifier_set(), None
     raise InputFileError(
-        f"{model_path.name}: no evaluation data; pass --data D.npz with int16 features shaped "
-        "like the model input, input_scale, labels and tags_json"
+        f"{model_path.name}: no evaluation data; pass --split NAME (a split of the workspace's "
+        "dataset) or --data D.npz with int16 features shaped like the model input, "
+        "input_scale, labels and tags_json"
     )
 
 
@@ -86,11 +120,11 @@ def _workspace(path: Path) -> Any:
     return Workspace.open(path)
 
 
-def _features(model_path: Path, ws: Any) -> Any:
+def _features(model_path: Path, ws: Any, split: str | None = None) -> Any:
     """The front-end config for the pool budget: the sample one for sample models."""
     from core.model import samples
 
-    if model_path.stem in (samples.AUTOENCODER_NAME, samples.CLASSIFIER_NAME):
+    if split is None and model_path.stem in (samples.AUTOENCODER_NAME, samples.CLASSIFIER_NAME):
         return samples.SAMPLE_FEATURES
     return ws.features
 
@@ -114,13 +148,15 @@ def _run_quantize(args: argparse.Namespace) -> int:
         calibration_size=args.calibration_size,
         overrides=overrides,
     )
+    validation, calibration = _data(args, args.model, ws)
     job = QuantizationJob(
         args.model,
-        _data(args, args.model),
+        validation,
         args.out,
         options,
         ValidationConfig(threshold=args.threshold),
-        features=_features(args.model, ws),
+        calibration=calibration,
+        features=_features(args.model, ws, args.split),
     )
     result = run_job(job)
     if args.fix and result.report.flags:
@@ -140,9 +176,9 @@ def _run_validate(args: argparse.Namespace) -> int:
     report = validate(
         args.model,
         args.quantized,
-        _data(args, args.model),
+        _data(args, args.model, ws)[0],
         ValidationConfig(threshold=args.threshold),
-        features=_features(args.model, ws),
+        features=_features(args.model, ws, args.split),
     )
     path = save_report(report, ws.path)
     print("\n".join(summary_lines(report.to_dict())))

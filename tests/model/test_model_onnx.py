@@ -36,7 +36,7 @@ def test_sample_models_load_with_static_shapes():
     ae = load_model(resources_dir() / "models" / "fan_autoencoder.onnx")
     assert ae.input.shape == (1, 57) and ae.output.shape == (1, 57)
     cls = load_model(resources_dir() / "models" / "fan_conv1d_classifier.onnx")
-    assert cls.input.shape == (1, 57, 1, 8) and cls.output.shape == (1, 3)
+    assert cls.input.shape == (1, 57, 1, 8) and cls.output.shape == (1, 2)
     assert len(ae.sha256) == 64
 
 
