@@ -214,7 +214,24 @@ def ensure_sample_workspace(dest: Path | None = None) -> Workspace:
             write(rec / name)
     if not (target / "dataset" / "catalog.sqlite").exists():
         generate_sample_dataset(target)
+        _save_sample_split(target)
     return Workspace.open(target)
+
+
+#: The split the sample models are trained on (train part) and validated on (val, test).
+SAMPLE_SPLIT_NAME = "sample-models"
+SAMPLE_SPLIT_SEED = 7
+SAMPLE_SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
+
+
+def _save_sample_split(root: Path) -> None:
+    from core.dataset.splits import make_split
+    from core.dataset.store import Dataset
+
+    with Dataset.open(root) as ds:
+        make_split(
+            ds, fractions=SAMPLE_SPLIT_FRACTIONS, seed=SAMPLE_SPLIT_SEED, name=SAMPLE_SPLIT_NAME
+        )
 
 
 def _write_csv(path: Path, x: npt.NDArray[np.float64]) -> None:

@@ -34,6 +34,7 @@ from core.dsp.plan import compile_plan
 from core.errors import InputFileError
 from core.model.calibration import EvalSet
 from core.model.datasets import WindowLayout
+from core.sample import SAMPLE_SPLIT_FRACTIONS, SAMPLE_SPLIT_NAME
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -521,11 +522,11 @@ AUTOENCODER_NAME = "fan_autoencoder"
 CLASSIFIER_NAME = "fan_conv1d_classifier"
 CLASSIFIER_FRAMES = 8
 TRAIN_SEED = 7
-SPLIT_NAME = "sample-models"
+SPLIT_NAME = SAMPLE_SPLIT_NAME
 #: The sample workspace's split the models are trained on (train part); its val and test parts
 #: hold both labels. Recreate it with ``fieldbench dataset split --seed 7 --name sample-models
 #: --fractions 0.6,0.2,0.2``.
-SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
+SPLIT_FRACTIONS = SAMPLE_SPLIT_FRACTIONS
 AE_HIDDEN = (24, 8, 24)
 
 

@@ -68,7 +68,7 @@ def test_splits_keep_sessions_whole_and_are_reproducible(sample: Path) -> None:
         everything = np.concatenate(list(a.parts.values()))
         assert everything.size == np.unique(everything).size == 27  # background excluded
         assert all(a.parts[p].size > 0 for p in ("train", "val", "test"))
-        assert list_splits(ds) == ["a"]
+        assert list_splits(ds) == ["a", "sample-models"]  # the shipped split too
         saved = load_split(ds, "a")
         assert all(np.array_equal(saved.parts[p], a.parts[p]) for p in a.parts)
 
