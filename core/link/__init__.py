@@ -9,20 +9,32 @@ from core.link.cobs import CobsError, cobs_decode, cobs_encode
 from core.link.decoder import LinkCounters, StreamDecoder
 from core.link.frame import Frame, FrameError, decode_frame, encode_frame
 from core.link.messages import (
+    DeviceStatus,
     ErrorMessage,
+    FeatureBlock,
     Hello,
     Info,
     Message,
     MessageError,
     MsgType,
+    OtaBegin,
+    OtaChunk,
+    OtaResponse,
+    OtaStatus,
+    Request,
     SampleBlock,
+    SlotStatus,
+    StatusResponse,
+    error_name,
     parse_message,
 )
 from core.link.simulator import SimulatedDevice
 
 __all__ = [
     "CobsError",
+    "DeviceStatus",
     "ErrorMessage",
+    "FeatureBlock",
     "Frame",
     "FrameError",
     "Hello",
@@ -31,12 +43,20 @@ __all__ = [
     "Message",
     "MessageError",
     "MsgType",
+    "OtaBegin",
+    "OtaChunk",
+    "OtaResponse",
+    "OtaStatus",
+    "Request",
     "SampleBlock",
     "SimulatedDevice",
+    "SlotStatus",
+    "StatusResponse",
     "StreamDecoder",
     "cobs_decode",
     "cobs_encode",
     "decode_frame",
     "encode_frame",
+    "error_name",
     "parse_message",
 ]

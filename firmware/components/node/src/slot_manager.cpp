@@ -49,6 +49,30 @@ Status SlotManager::BeginStaging(uint32_t app_size, uint32_t data_size, Reason* 
   return Status::kOk;
 }
 
+Status SlotManager::ResumeStaging(uint32_t app_size, uint32_t data_size, uint32_t app_written,
+                                  uint32_t data_written, Reason* why) {
+  *why = Reason::kNone;
+  staging_ = staged_ = false;
+  const int running = boot_.RunningSlot();
+  if (running < 0 || running >= kSlotCount) return Fail(Status::kInvalidState, Reason::kNoSuchSlot, why);
+  if (!Confirmed(boot_.RunningState())) {
+    return Fail(Status::kInvalidState, Reason::kTrialInProgress, why);
+  }
+  const int target = 1 - running;
+  if (app_size == 0 || app_size > layout_.app[target].size ||
+      data_size > layout_.model[target].size - kSlotDataOffset || app_written > app_size ||
+      data_written > data_size) {
+    return Fail(Status::kRefused, Reason::kTooLarge, why);
+  }
+  target_ = target;
+  app_size_ = app_size;
+  data_size_ = data_size;
+  app_written_ = app_written;
+  data_written_ = data_written;
+  staging_ = true;
+  return Status::kOk;
+}
+
 Status SlotManager::StageWrite(StageRegion region, uint32_t offset, const uint8_t* data,
                                uint32_t len, Reason* why) {
   *why = Reason::kNone;

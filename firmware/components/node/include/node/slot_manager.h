@@ -50,6 +50,10 @@ class SlotManager {
   }
 
   Status BeginStaging(uint32_t app_size, uint32_t data_size, Reason* why);
+  // Continues a staging interrupted by a reboot (OTA resume): same checks as BeginStaging, no
+  // erase; the caller vouches that `*_written` bytes of each region are stored (its journal).
+  Status ResumeStaging(uint32_t app_size, uint32_t data_size, uint32_t app_written,
+                       uint32_t data_written, Reason* why);
   Status StageWrite(StageRegion region, uint32_t offset, const uint8_t* data, uint32_t len,
                     Reason* why);
   Status FinishStaging(const SlotManifest& manifest, Reason* why);
