@@ -20,6 +20,11 @@ FAMILIES: dict[str, str] = {
     "dscnn": "depthwise-separable 1-D CNN classifier over consecutive feature frames",
 }
 ANOMALY_FAMILIES = ("dense_ae",)
+#: How QAT sets the activation ranges (both start from the PTQ calibration ranges).
+RANGE_MODES: dict[str, str] = {
+    "learned": "range ends trained with the weights (LSQ-style step-size gradient)",
+    "ema": "moving average of the batch min/max, frozen after freezeRangesAfter of the epochs",
+}
 
 #: Default target false-alarm rates per deployment profile (core.bundle.profiles names).
 PROFILE_FALSE_ALARM: dict[str, float] = {
@@ -41,11 +46,16 @@ class TrainConfig:
     blocks: int = 2  # dscnn depthwise-separable blocks
     frames: int = 8  # classifier window: consecutive feature frames
     hop: int = 2  # classifier training windows: hop in frames
-    epochs: int = 40
-    qat_epochs: int = 10
+    epochs: int = 80
+    qat_epochs: int = 15
+    patience: int = 25  # stop when the validation metric has not improved for this many epochs
     batch_size: int = 64
     learning_rate: float = 3e-3
-    qat_learning_rate: float = 5e-4
+    qat_learning_rate: float = 3e-4
+    weight_decay: float = 1e-4  # AdamW decoupled weight decay (float and QAT)
+    qat_ranges: str = "learned"  # RANGE_MODES
+    range_learning_rate: float = 0.01  # learned ranges: Adam step on log(range end)
+    learn_input_range: bool = True  # learned ranges: the input (and AE output) range too
     seed: int = 0
     split_seed: int = 0
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
@@ -78,13 +88,23 @@ class TrainConfig:
             batchSize=(self.batch_size,),
             calibrationSize=(self.calibration_size,),
         )
-        if self.blocks < 0 or self.qat_epochs < 0 or self.shift < 0:
-            raise ConfigError("train.blocks, train.qatEpochs and train.shift must be ≥ 0")
+        if self.blocks < 0 or self.qat_epochs < 0 or self.shift < 0 or self.patience < 0:
+            raise ConfigError(
+                "train.blocks, train.qatEpochs, train.shift and train.patience must be ≥ 0"
+            )
+        if self.qat_ranges not in RANGE_MODES:
+            raise ConfigError(
+                f"train.qatRanges = {self.qat_ranges!r} is unknown; choose one of "
+                f"{', '.join(RANGE_MODES)}"
+            )
+        if not (math.isfinite(self.weight_decay) and 0 <= self.weight_decay < 1):
+            raise ConfigError(f"train.weightDecay = {self.weight_decay}: give a value in [0, 1)")
         if self.family != "dense_ae" and self.frames < 3:
             raise ConfigError(f"train.frames = {self.frames}: a CNN window needs ≥ 3 frames")
         for key, v in (
             ("learningRate", self.learning_rate),
             ("qatLearningRate", self.qat_learning_rate),
+            ("rangeLearningRate", self.range_learning_rate),
         ):
             if not (math.isfinite(v) and 0 < v < 1):
                 raise ConfigError(f"train.{key} = {v}: give a value in (0, 1), e.g. 0.003")
@@ -174,8 +194,10 @@ _FLOATS = {
     "target_false_alarm",
     "range_momentum",
     "freeze_ranges_after",
+    "weight_decay",
+    "range_learning_rate",
 }
-_STRS = {"family", "name", "normal_label"}
+_STRS = {"family", "name", "normal_label", "qat_ranges"}
 
 
 def _coerce(name: str, key: str, value: Any) -> Any:
@@ -205,7 +227,7 @@ def _coerce(name: str, key: str, value: Any) -> Any:
             if not isinstance(value, str):
                 raise TypeError
             return value
-        if name == "augment":
+        if name in ("augment", "learn_input_range"):
             if not isinstance(value, bool):
                 raise TypeError
             return value

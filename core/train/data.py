@@ -74,6 +74,8 @@ class TrainData:
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
+        if self.fixed_train is not None:
+            return tuple(int(d) for d in self.fixed_train.features.shape[1:])
         f = int(self.features.channels * self.features.features_per_channel)
         return (f,) if self.frames == 1 else (f, 1, self.frames)
 

@@ -11,8 +11,15 @@ What the device runs (reference/onnxruntime-int8-arithmetic.md §2.7–2.9, §6)
 
 Gradients pass straight through the rounding (and are zero where a value clips), via
 ``torch.fake_quantize_per_tensor_affine`` / ``torch.fake_quantize_per_channel_affine``.
-Activation ranges are tracked by an exponential moving average of the batch min/max, then
-frozen; the final ranges go to onnxruntime as ``TensorQuantOverrides``.
+Activation ranges start at the PTQ (MinMax calibration) ranges. Then either
+
+* ``learned`` (LSQ-style): the range ends are trainable, ``hi = hi0 · e^a`` (and ``lo = lo0 · e^b``
+  where ``lo0 < 0``); the forward pass uses exactly onnxruntime's scale and zero point for the
+  current range, the backward pass the LSQ gradient of the step size (rounding straight-through,
+  clipped values pull the range out, the rest pull it in), scaled by ``1/√(n·127)``;
+* ``ema``: an exponential moving average of the batch min/max, frozen after a warm-up.
+
+The final ranges go to onnxruntime as ``TensorQuantOverrides``.
 """
 
 from __future__ import annotations
@@ -46,7 +53,8 @@ class ActQuant(nn.Module):  # type: ignore[misc,name-defined]
     """Observes a tensor's range and, when enabled, fake-quantizes it like onnxruntime.
 
     ``observe``: update the range (first batch: min/max; then EMA with ``momentum``);
-    ``enabled``: apply fake quantization with the current range.
+    ``enabled``: apply fake quantization with the current range; ``learn``: the range ends are
+    trained (LSQ) instead of observed. ``track = False`` keeps the calibration range in QAT.
     """
 
     def __init__(self, momentum: float = 0.9) -> None:
@@ -55,12 +63,36 @@ class ActQuant(nn.Module):  # type: ignore[misc,name-defined]
         self.track = True  # False: keep the calibration range during QAT (see nets.QuantNet)
         self.observe = False
         self.enabled = False
+        self.learn = False
         self.register_buffer("lo", torch.zeros((), dtype=torch.float32))
         self.register_buffer("hi", torch.zeros((), dtype=torch.float32))
         self.register_buffer("seen", torch.zeros((), dtype=torch.bool))
+        # Learned ranges: log-factors on the calibrated ends (0 = the calibration range).
+        self.log_lo = nn.Parameter(torch.zeros((), dtype=torch.float32), requires_grad=False)
+        self.log_hi = nn.Parameter(torch.zeros((), dtype=torch.float32), requires_grad=False)
+
+    def set_range(self, lo: float, hi: float) -> None:
+        """Start from ``[lo, hi]`` (e.g. the PTQ model's calibrated range)."""
+        with torch.no_grad():
+            self.lo.fill_(float(lo))
+            self.hi.fill_(float(hi))
+            self.seen.fill_(True)
+            self.log_lo.zero_()
+            self.log_hi.zero_()
+
+    def set_learning(self, on: bool, fixed_too: bool = False) -> None:
+        """Train the range ends (where ``track``, or everywhere with ``fixed_too``; ``lo`` only
+        when it is below 0)."""
+        self.learn = bool(on and (self.track or fixed_too))
+        self.log_hi.requires_grad_(self.learn)
+        self.log_lo.requires_grad_(self.learn and float(self.lo) < 0.0)
 
     def forward(self, x: Any) -> Any:
-        if self.observe and (self.track or not bool(self.seen) or not self.enabled):
+        if (
+            self.observe
+            and not self.learn
+            and (self.track or not bool(self.seen) or not self.enabled)
+        ):
             with torch.no_grad():
                 lo, hi = x.min().float(), x.max().float()
                 if not bool(self.seen):
@@ -78,10 +110,26 @@ class ActQuant(nn.Module):  # type: ignore[misc,name-defined]
         if not self.enabled:
             return x
         scale, zp = self.qparams()
+        if self.learn and self.training:
+            return self._lsq(x, scale, zp)
         return torch.fake_quantize_per_tensor_affine(x, scale, zp, QMIN, QMAX)
 
+    def _lsq(self, x: Any, scale: float, zp: int) -> Any:
+        """onnxruntime's fake quantization in the forward pass, LSQ gradients backward."""
+        lo = torch.clamp(self.lo * torch.exp(self.log_lo), max=0.0)
+        hi = torch.clamp(self.hi * torch.exp(self.log_hi), min=0.0)
+        s = (hi - lo) / (QMAX - QMIN)
+        g = 1.0 / math.sqrt(max(1, x.numel()) * QMAX)
+        s = s * g + (s - s * g).detach()  # LSQ gradient scaling
+        s = s + (scale - s).detach()  # the forward value is exactly onnxruntime's scale
+        v = x / s + zp
+        q = torch.clamp(v + (torch.round(v) - v).detach(), QMIN, QMAX)
+        return (q - zp) * s
+
     def range(self) -> tuple[float, float]:
-        return min(0.0, float(self.lo)), max(0.0, float(self.hi))
+        lo = float(self.lo) * math.exp(float(self.log_lo.detach()))
+        hi = float(self.hi) * math.exp(float(self.log_hi.detach()))
+        return min(0.0, lo), max(0.0, hi)
 
     def qparams(self) -> tuple[float, int]:
         return act_qparams(*self.range())

@@ -88,7 +88,11 @@ class QuantNet(nn.Module):  # type: ignore[misc,name-defined]
         axes = tuple(i for i in range(x.ndim) if i != 1)
         mu = x.astype(np.float64).mean(axis=axes)
         sd = x.astype(np.float64).std(axis=axes)
-        sd = np.maximum(sd, 1e-3 * max(float(sd.max()), 1e-12) + 1e-6)
+        # Floor at the INT8 input step: folded into the first layer as W / sd, a feature that
+        # hardly varies would get a huge weight, amplify the input rounding and (per-channel
+        # weight scales) squeeze the other weights of its row into a few levels.
+        step = (max(0.0, float(x.max())) - min(0.0, float(x.min()))) / 255.0 if x.size else 0.0
+        sd = np.maximum(sd, max(step, 1e-3 * max(float(sd.max()), 1e-12) + 1e-6))
         self.mu.copy_(torch.as_tensor(mu, dtype=torch.float32))
         self.sd.copy_(torch.as_tensor(sd, dtype=torch.float32))
 
@@ -156,6 +160,18 @@ class QuantNet(nn.Module):  # type: ignore[misc,name-defined]
         self.qat = on
         for q in self.quant.values():
             q.enabled = on
+
+    def set_learning_ranges(self, on: bool, input_output: bool = False) -> None:
+        """Learn the hidden ranges (and with ``input_output`` the input's and the
+        autoencoder's output range, which otherwise keep their calibration range)."""
+        for q in self.quant.values():
+            q.set_learning(on, input_output)
+
+    def range_parameters(self) -> list[Any]:
+        return [p for q in self.quant.values() for p in (q.log_lo, q.log_hi) if p.requires_grad]
+
+    def weight_parameters(self) -> list[Any]:
+        return list(self.layers.parameters())
 
     def ranges(self) -> dict[str, tuple[float, float]]:
         """The tracked float range of every quantized tensor (→ TensorQuantOverrides)."""

@@ -92,7 +92,7 @@ def run_training(
     ``features`` is the workspace's ``PreprocessingConfig``. Raises ``TrainDataError``,
     ``BudgetError``, ``NonFiniteLossError``, ``Cancelled`` (nothing written in those cases).
     """
-    from core.train.loop import deterministic, model_rows, train_float, train_qat
+    from core.train.loop import deterministic, train_float, train_qat
     from core.train.nets import build_net
 
     root = Path(workspace_root)
@@ -111,7 +111,10 @@ def run_training(
         with deterministic(config.seed):
             net = build_net(config, data.sample_shape, len(data.class_names))
             clean = data.clean_train_set()
-            calibration = _calibration_rows(model_rows(clean, data.task), config)
+            # Calibrate on every labelled training window, faults included: an autoencoder
+            # calibrated on normal windows only clips the larger band energies of a fault at
+            # its input and output ranges, and the INT8 score no longer sees the anomaly.
+            calibration = _calibration_rows(clean, config)
             if check_budget:
                 _check_budget(net, calibration, data, staging, name, features)
             history = [
@@ -136,7 +139,14 @@ def run_training(
                 history += [
                     r.to_dict()
                     for r in train_qat(
-                        net, data, config, calibration, on_epoch, p.sub(0.6, 0.85), cancel
+                        net,
+                        data,
+                        config,
+                        calibration,
+                        on_epoch,
+                        p.sub(0.6, 0.85),
+                        cancel,
+                        initial_ranges=ptq.quantized.ranges,
                     )
                 ]
                 ranges = net.ranges()
