@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.bundle.cli",
     "core.twin.cli",
     "core.train.cli",
+    "core.device.cli",
 )
 
 
