@@ -24,10 +24,14 @@ from PySide6.QtWidgets import (
 from core.errors import FieldbenchError
 from core.sample import ensure_sample_workspace
 from core.workspace import Workspace
+from gui.capture_tab import CaptureTab
+from gui.devices_tab import DevicesTab
 from gui.empty_state import EmptyState
 from gui.features_tab import FeaturesTab
 from gui.log_console import LogConsole
+from gui.quantization_tab import QuantizationTab
 from gui.settings import add_recent_workspace, prune_missing, recent_workspaces
+from gui.train_tab import TrainTab
 from gui.worker import WorkerPool
 
 log = logging.getLogger("fieldbench.gui")
@@ -57,6 +61,13 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.features_tab = FeaturesTab(self.workers)
         self.tabs.addTab(self.features_tab, "Features")
+        self.capture_tab = CaptureTab(self.workers, self.settings)
+        self.tabs.addTab(self.capture_tab, "Capture")
+        self.quantization_tab = QuantizationTab(self.workers)
+        self.tabs.addTab(self.quantization_tab, "Quantization")
+        self.train_tab = TrainTab.add_to(self)
+        self.train_tab.send_to_quantization.connect(self._quantize_trained_model)
+        self.devices_tab = DevicesTab.add_to(self)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty_state)
         self.stack.addWidget(self.tabs)
@@ -67,6 +78,7 @@ class MainWindow(QMainWindow):
         self.empty_state.new_requested.connect(self.new_workspace)
         self.empty_state.open_requested.connect(self.open_workspace_dialog)
         self.empty_state.sample_requested.connect(self.open_sample)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.workers.busy.connect(self._on_worker_busy)
         self.workers.progress.connect(self._on_worker_progress)
         self.workers.idle.connect(self._on_worker_idle)
@@ -166,6 +178,8 @@ class MainWindow(QMainWindow):
         add_recent_workspace(self.settings, workspace.path)
         self.settings.setValue(LAST_WORKSPACE_KEY, str(workspace.path.resolve()))
         self.features_tab.set_workspace(workspace)
+        self.capture_tab.set_workspace(workspace)
+        self.quantization_tab.set_workspace(workspace)
         self._show_workspace_state()
         self.rebuild_recent_menu()
 
@@ -222,6 +236,25 @@ class MainWindow(QMainWindow):
         box.open()
         self._message_box = box
 
+    def _quantize_trained_model(self, paths: dict[str, Path]) -> None:
+        """The Train tab hands its deployed float model and held-out set to Quantization."""
+        self.quantization_tab.add_model(Path(paths["model"]))
+        if paths.get("validation"):
+            self.quantization_tab.add_data_file(Path(paths["validation"]))
+        self.tabs.setCurrentWidget(self.quantization_tab)
+
+    def _on_tab_changed(self, _index: int) -> None:
+        # The Features stream's window-wide keys (Space, Ctrl+R) belong to that tab only:
+        # elsewhere Space must reach the focused widget and Ctrl+R starts a capture (a key two
+        # enabled actions share is ambiguous to Qt, which then runs neither).
+        current = self.tabs.currentWidget() is self.features_tab
+        for action in (self.features_tab.play_action, self.features_tab.restart_action):
+            key = action.property("tabShortcut")
+            if key is None:
+                key = action.shortcut().toString()
+                action.setProperty("tabShortcut", key)
+            action.setShortcut(QKeySequence(str(key) if current else ""))
+
     # ---- workers ----------------------------------------------------------------------------
     def _on_worker_busy(self, label: str) -> None:
         self.job_label.setText(label)
@@ -256,6 +289,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.features_tab.stop()
+        self.capture_tab.shutdown()
         if not self.workers.shutdown():
             log.warning("a background job did not stop in time")
         self.save_layout()

@@ -35,7 +35,8 @@ def test_opening_the_sample_shows_the_features_tab_and_its_recordings(
     window: MainWindow, tmp_path: Path
 ) -> None:
     assert window.open_sample()
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Features"]
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert tabs[:2] == ["Features", "Capture"]
     assert window.features_tab.isVisible()
     assert window.features_tab.sources.recording_names() == SAMPLE_RECORDINGS
     assert window.workspace is not None
@@ -157,3 +158,13 @@ def test_the_view_menu_toggles_the_log_console(window: MainWindow) -> None:
     assert window.log_console.isVisible()
     window.log_action.trigger()
     assert not window.log_console.isVisible()
+
+
+def test_a_trained_model_sent_from_train_opens_in_quantization(window: MainWindow) -> None:
+    from core.paths import resources_dir
+
+    assert window.open_sample()
+    model = resources_dir() / "models" / "fan_autoencoder.onnx"
+    window.train_tab.send_to_quantization.emit({"model": model, "validation": None})
+    assert window.tabs.currentWidget() is window.quantization_tab
+    assert window.quantization_tab.model_path() == model
