@@ -84,23 +84,45 @@ $(HOST_BUILD)/.stamp: $(FIRMWARE_SOURCES) | build/.stamp-system
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
 
-# libFuzzer on the INT8 model blob parser (Debian clang, installed on demand; not in `make test`).
-# Crashing inputs are kept in firmware/fuzz/regressions/ and replayed by ctest (rt_fuzz_regressions).
-# Another target: add its source to FUZZ_TARGETS (name = file stem in firmware/fuzz/).
+# libFuzzer targets (Debian clang, installed on demand; not in `make test`), each FUZZ_SECONDS:
+# * fuzz_model_blob: the INT8 model blob parser; crashing inputs go to firmware/fuzz/regressions/,
+#   replayed by ctest rt_fuzz_regressions;
+# * bundle_fuzz: the bundle container, manifest and signature-encoding parsers (mbedTLS);
+#   crashing inputs go to firmware/fuzz/bundle_seeds/, replayed by ctest bundle_fuzz_regressions.
+# Another target: firmware/fuzz/<name>.cpp plus FUZZ_SRCS_/FUZZ_LIBS_/FUZZ_SEEDS_/FUZZ_OUT_/
+# FUZZ_MAXLEN_<name> below, and its name in FUZZ_TARGETS.
 FUZZ_BUILD := build/fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= fuzz_model_blob
-FUZZ_RT_SRCS := $(addprefix firmware/components/edge_runtime/src/,runtime/model_parser.cpp \
+FUZZ_TARGETS ?= fuzz_model_blob bundle_fuzz
+FUZZ_RT := firmware/components/edge_runtime/src
+FUZZ_SRCS_fuzz_model_blob := $(addprefix $(FUZZ_RT)/,runtime/model_parser.cpp \
   runtime/inference_runtime.cpp reference/int8_kernels.cpp pool.cpp)
+FUZZ_LIBS_fuzz_model_blob :=
+FUZZ_SEEDS_fuzz_model_blob := firmware/fuzz/seeds
+FUZZ_OUT_fuzz_model_blob := firmware/fuzz/regressions
+FUZZ_MAXLEN_fuzz_model_blob := 8192
+FUZZ_SRCS_bundle_fuzz := $(sort $(wildcard $(FUZZ_RT)/bundle/*.cpp))
+FUZZ_LIBS_bundle_fuzz := -lmbedcrypto
+FUZZ_SEEDS_bundle_fuzz := firmware/fuzz/bundle_seeds
+FUZZ_OUT_bundle_fuzz := firmware/fuzz/bundle_seeds
+FUZZ_MAXLEN_bundle_fuzz := 16384
 fuzz:
 	@scripts/bootstrap-system.sh clang libclang-rt-dev
-	@mkdir -p $(FUZZ_BUILD) firmware/fuzz/regressions
-	@for t in $(FUZZ_TARGETS); do \
-	  clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -ffp-contract=off -Ifirmware/components/edge_runtime/include \
-	    firmware/fuzz/$$t.cpp $(FUZZ_RT_SRCS) -o $(FUZZ_BUILD)/$$t || exit 1; \
-	  rm -rf $(FUZZ_BUILD)/$$t-corpus && mkdir -p $(FUZZ_BUILD)/$$t-corpus && \
-	  cp firmware/fuzz/seeds/* $(FUZZ_BUILD)/$$t-corpus/ && \
-	  $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
-	    -artifact_prefix=firmware/fuzz/regressions/$$t- $(FUZZ_BUILD)/$$t-corpus || exit 1; \
-	done
+	@mkdir -p $(FUZZ_BUILD)
+	@$(foreach t,$(FUZZ_TARGETS),$(call fuzz_one,$(t)))
+	@echo "fuzz: $(FUZZ_TARGETS) ran $(FUZZ_SECONDS) s each without a crash"
+
+# $(call fuzz_one,NAME): build NAME with its own sources and libraries, run it on a fresh copy
+# of its seeds (one shell command; `set -e` stops at the first failure).
+define fuzz_one
+set -e; \
+echo "== fuzz $(1): $(words $(FUZZ_SRCS_$(1))) runtime source(s) $(FUZZ_LIBS_$(1))"; \
+test -n "$(FUZZ_SRCS_$(1))" || { echo "fuzz: no sources for $(1)"; exit 1; }; \
+clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+  -ffp-contract=off -Ifirmware/components/edge_runtime/include \
+  firmware/fuzz/$(1).cpp $(FUZZ_SRCS_$(1)) $(FUZZ_LIBS_$(1)) -o $(FUZZ_BUILD)/$(1); \
+rm -rf $(FUZZ_BUILD)/$(1)-corpus; mkdir -p $(FUZZ_BUILD)/$(1)-corpus $(FUZZ_OUT_$(1)); \
+cp $(FUZZ_SEEDS_$(1))/* $(FUZZ_BUILD)/$(1)-corpus/; \
+$(FUZZ_BUILD)/$(1) -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAXLEN_$(1)) \
+  -print_final_stats=1 -artifact_prefix=$(FUZZ_OUT_$(1))/$(1)- $(FUZZ_BUILD)/$(1)-corpus;
+endef

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from core.errors import FieldbenchError
 from core.sample import ensure_sample_workspace
 from core.workspace import Workspace
+from gui.bundles_tab import BundlesTab
 from gui.capture_tab import CaptureTab
 from gui.devices_tab import DevicesTab
 from gui.empty_state import EmptyState
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.quantization_tab, "Quantization")
         self.train_tab = TrainTab.add_to(self)
         self.train_tab.send_to_quantization.connect(self._quantize_trained_model)
+        self.bundles_tab = BundlesTab.add_to(self)
         self.devices_tab = DevicesTab.add_to(self)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty_state)
@@ -180,6 +182,7 @@ class MainWindow(QMainWindow):
         self.features_tab.set_workspace(workspace)
         self.capture_tab.set_workspace(workspace)
         self.quantization_tab.set_workspace(workspace)
+        self.bundles_tab.set_workspace(workspace)
         self._show_workspace_state()
         self.rebuild_recent_menu()
 

@@ -48,6 +48,9 @@ class Worker(QRunnable):
         self._args = args
         self._kwargs = kwargs
         self._cancel = threading.Event()
+        #: Set (from the worker thread) after ``done`` was emitted: a waiter that connects to
+        #: ``done`` too late would miss it, this flag it cannot miss (see ``wait_done``).
+        self.completed = threading.Event()
         self._last_progress = 0.0
 
     # ---- called from the GUI thread ---------------------------------------------------------
@@ -87,6 +90,7 @@ class Worker(QRunnable):
             self.signals.finished.emit(result)
         finally:
             self.signals.done.emit()
+            self.completed.set()
 
 
 class WorkerPool(QObject):

@@ -19,6 +19,23 @@ from gui.bench import audio_recipe
 from gui.main_window import MainWindow
 
 
+@pytest.fixture
+def wait_done(qtbot):  # type: ignore[no-untyped-def]
+    """``wait_done(worker)``: wait until the worker ran and its queued signals were delivered.
+
+    ``qtbot.waitSignal(worker.signals.done)`` races with a fast worker: a queued signal emitted
+    before the waiter connects is never delivered to it.
+    """
+
+    def wait(worker, timeout: int = 20000) -> None:  # type: ignore[no-untyped-def]
+        assert worker is not None
+        qtbot.waitUntil(worker.completed.is_set, timeout=timeout)
+        QCoreApplication.sendPostedEvents()
+        QCoreApplication.processEvents()
+
+    return wait
+
+
 class FakeClock:
     """A monotonic clock the test advances by hand."""
 

@@ -151,7 +151,7 @@ def test_a_recording_with_the_wrong_channel_count_is_refused(
 
 
 def test_compute_features_runs_in_a_worker_and_saves_an_npy(
-    qtbot, window: MainWindow, clock, tmp_path: Path
+    wait_done, window: MainWindow, clock, tmp_path: Path
 ) -> None:
     tab = open_sample(window, clock)
     progress: list[float] = []
@@ -159,8 +159,7 @@ def test_compute_features_runs_in_a_worker_and_saves_an_npy(
     worker = tab.compute_features()
     assert worker is not None
     assert window.cancel_button.isVisible() and window.progress_bar.isVisible()
-    with qtbot.waitSignal(worker.signals.done, timeout=20000):
-        pass
+    wait_done(worker)
     assert tab.result is not None and tab.save_button.isEnabled()
     path = tab.sources.selected_path()
     ws = window.workspace
@@ -175,7 +174,7 @@ def test_compute_features_runs_in_a_worker_and_saves_an_npy(
 
 
 def test_cancelling_the_extraction_leaves_nothing_behind(
-    qtbot, window: MainWindow, audio_workspace: Workspace
+    wait_done, window: MainWindow, audio_workspace: Workspace
 ) -> None:
     window.set_workspace(audio_workspace)
     tab = window.features_tab
@@ -183,8 +182,7 @@ def test_cancelling_the_extraction_leaves_nothing_behind(
     window.workers.progress.connect(lambda _: window.cancel_button.click())
     worker = tab.compute_features()
     assert worker is not None
-    with qtbot.waitSignal(worker.signals.done, timeout=20000):
-        pass
+    wait_done(worker)
     assert worker.is_cancelled
     assert tab.result is None and not tab.save_button.isEnabled()
     assert "cancelled" in tab.status.text()

@@ -36,16 +36,15 @@ def tab(qtbot):  # type: ignore[no-untyped-def]
     pool.shutdown()
 
 
-def run(qtbot, worker) -> None:  # type: ignore[no-untyped-def]
-    assert worker is not None
-    with qtbot.waitSignal(worker.signals.done, timeout=20000):
-        pass
+@pytest.fixture
+def run(wait_done):  # type: ignore[no-untyped-def]
+    return wait_done
 
 
-def test_connect_shows_the_device_and_both_slots(qtbot, tab, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_connect_shows_the_device_and_both_slots(qtbot, tab, tmp_path, run) -> None:  # type: ignore[no-untyped-def]
     with TcpDevice(DeviceModel.with_bundle(OLD)) as dev:
         tab.set_port(dev.port)
-        run(qtbot, tab.connect_device())
+        run(tab.connect_device())
     assert tab.fields["chip"].text() == "Python simulator"
     assert tab.fields["bundle"].text() == "edge-inference-v2.3.1"
     assert tab.slots.rowCount() == 2
@@ -56,15 +55,15 @@ def test_connect_shows_the_device_and_both_slots(qtbot, tab, tmp_path) -> None: 
     tab.grab().save(str(tmp_path / "devices_connected.png"))
 
 
-def test_install_then_rollback_with_confirmation(qtbot, tab, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_install_then_rollback_with_confirmation(qtbot, tab, tmp_path, run) -> None:  # type: ignore[no-untyped-def]
     bundle = tmp_path / "v4.fbb"
     bundle.write_bytes(NEW)
     model = DeviceModel.with_bundle(OLD)
     with TcpDevice(model) as dev:
         tab.set_port(dev.port)
-        run(qtbot, tab.connect_device())
+        run(tab.connect_device())
         tab.bundle_path.setText(str(bundle))
-        run(qtbot, tab.install())
+        run(tab.install())
         assert tab.last_report is not None and tab.last_report.installed
         assert "installed: slot 1" in tab.status.text()
         assert tab.progress.value() == 1000
@@ -75,21 +74,21 @@ def test_install_then_rollback_with_confirmation(qtbot, tab, tmp_path) -> None: 
         tab.grab().save(str(tmp_path / "devices_installed.png"))
 
         model.secure_version = 3  # a device whose counter was not raised: rollback allowed
-        run(qtbot, tab.connect_device())
+        run(tab.connect_device())
         asked: list[str] = []
         tab.ask = lambda title, text: asked.append(text) is None and False
         assert tab.start_rollback() is None
         assert "Rollback not done" in tab.status.text() and model.running == 1
         tab.ask = lambda title, text: True
-        run(qtbot, tab.start_rollback())
+        run(tab.start_rollback())
     assert "to edge-inference-v2.3.1" in asked[0]
     assert tab.last_rollback is not None and tab.last_rollback.ok
     assert model.running == 0 and model.slots[0].state == OtadataState.VALID
     assert "rolled back" in tab.status.text()
 
 
-def test_an_unreachable_port_shows_a_sentence(qtbot, tab) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreachable_port_shows_a_sentence(qtbot, tab, run) -> None:  # type: ignore[no-untyped-def]
     tab.set_port("socket://127.0.0.1:1")
-    run(qtbot, tab.connect_device())
+    run(tab.connect_device())
     assert "cannot connect" in tab.status.text()
     assert tab.connect_button.isEnabled()
