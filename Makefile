@@ -15,6 +15,10 @@ run: setup
 	  echo "fieldbench: no display found (DISPLAY/WAYLAND_DISPLAY unset); starting offscreen."; \
 	  echo "  run it under a desktop session, or: xvfb-run make run"; \
 	  export QT_QPA_PLATFORM=offscreen; fi; \
+	$(VENV)/bin/fieldbench twin > build/twin.log 2>&1 & twin=$$!; \
+	trap 'kill $$twin 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 50); do grep -q "firmware link" build/twin.log 2>/dev/null && break; sleep 0.2; done; \
+	grep "^twin: .* on " build/twin.log || echo "fieldbench: the twin did not start (see build/twin.log)"; \
 	$(VENV)/bin/fieldbench --sample
 
 test: setup $(VENV)/.stamp-train $(ASAN_BUILD)/.stamp

@@ -35,7 +35,7 @@ from core.bundle.format import COMPONENTS
 from core.bundle.profiles import PROFILES
 from core.bundle.registry import BundleRegistry
 from core.errors import FieldbenchError, InputFileError
-from core.model.report import REPORTS_DIR
+from core.model.report import BLOB_NAME, REPORTS_DIR
 
 COMPONENT_TITLES = {
     "firmware": "Firmware app image",
@@ -47,7 +47,8 @@ COMPONENT_TITLES = {
 }
 COMPONENT_HINTS = {
     "firmware": "the app .bin from the firmware build (idf.py build → build/<app>.bin)",
-    "model": "models/<name>/<name>-int8.onnx, the INT8 model the validation report is about",
+    "model": "reports/quantization/<name>/model.fbm, the runtime blob of the INT8 model the "
+    "validation report is about",
     "thresholds": "thresholds/<model>/thresh-vN.json from a training run",
     "calibration": "the sensor calibration constants file",
     "drift_baseline": "per-feature statistics of the training data",
@@ -113,7 +114,10 @@ def scan_workspace(root: Path) -> WorkspaceArtefacts:
     reports = root / REPORTS_DIR
     if reports.is_dir():
         for d in sorted(p for p in reports.iterdir() if (p / "report.json").is_file()):
-            get(d.name).report = d / "report.json"
+            art = get(d.name)
+            art.report = d / "report.json"
+            if (d / BLOB_NAME).is_file():  # the runtime blob the device runs: preferred
+                art.model = d / BLOB_NAME
     thresholds = root / "thresholds"
     if thresholds.is_dir():
         for d in sorted(p for p in thresholds.iterdir() if p.is_dir()):

@@ -70,14 +70,17 @@ def evaluate(
     """Every gate check, each with a sentence; nothing raises for a failing check."""
     checks: list[GateCheck] = []
     model = report.get("model", {})
-    same = str(model.get("sha256_int8", "")).lower() == model_sha256.hex()
+    # The model component is the runtime blob the report saved (sha256_blob); a report from
+    # before blobs were saved names only the INT8 ONNX file (sha256_int8).
+    validated = {str(model.get(k) or "").lower() for k in ("sha256_blob", "sha256_int8")}
+    same = model_sha256.hex() in validated
     checks.append(
         GateCheck(
             "report_matches_model",
             same,
             "the report validates this model blob"
             if same
-            else "the report is about another model blob (sha256_int8 differs); re-validate",
+            else "the report is about another model (its blob hash differs); re-validate",
         )
     )
     checks.append(

@@ -15,6 +15,9 @@ KNOWN_VENDORS = {
 }
 
 
+TWIN_MANUFACTURER = "Fieldbench"
+
+
 @dataclass(frozen=True)
 class PortInfo:
     device: str  # what to open: /dev/ttyACM0, COM3
@@ -42,6 +45,8 @@ class PortInfo:
 
     def label(self) -> str:
         """One line for a picker: ``/dev/ttyACM0  303A:1001  USB JTAG/serial debug unit``."""
+        if self.manufacturer == TWIN_MANUFACTURER:
+            return f"{self.description} ({self.device})"
         parts = [self.device]
         if self.vid_pid:
             parts.append(self.vid_pid)
@@ -56,7 +61,8 @@ class PortInfo:
 
 
 def list_ports(include_legacy: bool = False) -> list[PortInfo]:
-    """Serial ports on this machine, USB ports first, then by name.
+    """Serial ports on this machine, USB ports first, then by name; a running Fieldbench
+    twin (``fieldbench twin``) comes before them.
 
     Plain legacy ports (``/dev/ttyS*`` without hardware behind them) are hidden unless
     ``include_legacy``.
@@ -79,4 +85,14 @@ def list_ports(include_legacy: bool = False) -> list[PortInfo]:
             )
         )
     out.sort(key=lambda q: (not q.is_usb, q.device))
-    return out
+    return twin_ports() + out
+
+
+def twin_ports() -> list[PortInfo]:
+    """The running twin's app port (``fieldbench twin`` publishes it), listed first."""
+    from core.twin.runtime import running_twin
+
+    twin = running_twin()
+    if twin is None:
+        return []
+    return [PortInfo(twin.app_port, "Fieldbench twin", manufacturer=TWIN_MANUFACTURER)]

@@ -20,6 +20,7 @@ folder also gets two small SVGs written here (``report_svg``), so core needs no 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -33,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import onnx
 
-from core.atomic import atomic_write_text
+from core.atomic import atomic_open, atomic_write_text
 from core.errors import Cancelled, FieldbenchError
 from core.model.calibration import CalibrationMethod, EvalSet, stratified_indices
 from core.model.onnx_io import FloatModel, file_sha256, load_model, make_session, run_session
@@ -157,6 +158,9 @@ class ValidationReport:
     input_quant: dict[str, Any] = field(default_factory=dict)
     class_names: list[str] = field(default_factory=list)
     threshold: float | None = None
+    #: The runtime blob (docs/model-format.md) of this INT8 model: what a bundle carries as its
+    #: model component. Saved as ``model.fbm`` beside the report; its hash is in ``model``.
+    blob: bytes | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = _clean(
@@ -166,6 +170,7 @@ class ValidationReport:
                     "name": self.model_name,
                     "sha256_float": self.sha256_float,
                     "sha256_int8": self.sha256_int8,
+                    "sha256_blob": hashlib.sha256(self.blob).hexdigest() if self.blob else None,
                 },
                 "task": self.task,
                 "class_names": self.class_names,
@@ -374,6 +379,7 @@ def validate(
         budgets=budgets
         if budgets is not None
         else budgets_for(qpath, task, data.input_scale, threshold, features),
+        blob=runtime_blob(qpath, task, data.input_scale, threshold),
         input_quant={
             "scale": in_param.scale,
             "zero_point": in_param.zero_point,
@@ -572,6 +578,27 @@ def fix_and_revalidate(
     return run_job(apply_fixes(result.job, result.report.flags, which), progress, cancel)
 
 
+def runtime_blob(
+    qdq_path: Path, task: str, input_scale: float, threshold: float | None
+) -> bytes | None:
+    """The device's model blob for the QDQ model, or None when it cannot be extracted."""
+    from core.model.blob import write_blob
+    from core.model.extract import extract
+    from core.model.ir import Postprocess
+
+    post = Postprocess.RECON_MSE if task == "anomaly" else Postprocess.ARGMAX
+    try:
+        int_model = extract(
+            onnx.load(str(qdq_path)),
+            input_scale=input_scale,
+            postprocess=post,
+            threshold=float(threshold or 0.0),
+        )
+        return write_blob(int_model)
+    except FieldbenchError:
+        return None
+
+
 def budgets_for(
     qdq_path: Path, task: str, input_scale: float, threshold: float | None, features: Any = None
 ) -> dict[str, Any]:
@@ -605,6 +632,15 @@ def budgets_for(
 # ------------------------------------------------------------------------------------- save
 
 
+#: The runtime blob saved beside ``report.json`` — the model component of a bundle.
+BLOB_NAME = "model.fbm"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+
+
 def report_dir(workspace_root: str | Path, model_name: str) -> Path:
     return Path(workspace_root) / REPORTS_DIR / model_name
 
@@ -617,6 +653,8 @@ def save_report(report: ValidationReport, workspace_root: str | Path) -> Path:
     path = folder / "report.json"
     atomic_write_text(folder / "layers.svg", layer_chart_svg(report))
     atomic_write_text(folder / "weights.svg", weight_histograms_svg(report))
+    if report.blob is not None:
+        atomic_write_bytes(folder / BLOB_NAME, report.blob)
     atomic_write_text(path, report.to_json() + "\n")
     return path
 

@@ -70,6 +70,7 @@ class RomLoader:
         self.flash_size = 2 * 1024 * 1024  # the ROM assumes 2 MB until SPI_SET_PARAMS
         self.baud = 115200
         self.commands = 0
+        self.mutations = 0  # erase / program operations (the app side reboots after them)
         self._frame = bytearray()
         self._in_frame = False
         self._esc = False
@@ -127,6 +128,7 @@ class RomLoader:
         end = min(-(-end // 0x1000) * 0x1000, len(self.flash))
         if end > start:
             self.flash[start:end] = b"\xff" * (end - start)
+            self.mutations += 1
 
     def _program(self, addr: int, data: bytes) -> None:
         data = data[: max(0, len(self.flash) - addr)]
@@ -134,6 +136,7 @@ class RomLoader:
             return
         old = bytes(self.flash[addr : addr + len(data)])
         n = len(data)
+        self.mutations += 1
         self.flash[addr : addr + n] = (
             int.from_bytes(old, "little") & int.from_bytes(data, "little")
         ).to_bytes(n, "little")

@@ -8,6 +8,7 @@ import os
 import selectors
 import socket
 import threading
+import time
 from pathlib import Path
 
 from core.device.errors import DeviceFormatError
@@ -46,6 +47,7 @@ class TwinServer:
         self._master = -1
         self._slave = -1
         self._listener: socket.socket | None = None
+        self._last_activity = 0.0
         if transport == "pty":
             import pty
             import tty
@@ -78,6 +80,7 @@ class TwinServer:
                 data = os.read(self._master, 65536)
             except OSError:
                 break
+            self._last_activity = time.monotonic()
             reply = self.loader.feed(data)
             if reply:
                 os.write(self._master, reply)
@@ -104,9 +107,18 @@ class TwinServer:
                         break
                     if not data:
                         break
+                    self._last_activity = time.monotonic()
                     reply = self.loader.feed(data)
                     if reply:
                         conn.sendall(reply)
+
+    def loader_writes(self) -> int:
+        """Flash erase/program operations the loader has done (esptool wrote something)."""
+        return self.loader.mutations
+
+    def busy(self, quiet_s: float = 1.0) -> bool:
+        """A host talked to the loader within the last ``quiet_s`` seconds."""
+        return time.monotonic() - self._last_activity < quiet_s
 
     def close(self) -> None:
         self._stop.set()

@@ -226,3 +226,24 @@ def test_verification_reports_progress_can_be_cancelled_and_names_unreadable_fil
     with pytest.raises(Cancelled):
         verify_bundle(data, _ctx(), cancel=lambda: True)
     assert verify_bundle(tmp_path / "absent.fbb", _ctx()).reason == "IO_ERROR"
+
+
+def test_the_gate_matches_the_runtime_blob_the_report_saved() -> None:
+    from core.bundle.gate import evaluate
+    from core.bundle.profiles import profile
+
+    blob = b"FBM1 runtime blob bytes"
+    report = {
+        "model": {"sha256_int8": "00" * 32, "sha256_blob": hashlib.sha256(blob).hexdigest()},
+        "passed": True,
+        "overall": {"float": {"auc": 0.97}, "int8": {"auc": 0.97}},
+        "budgets": {"pool_bytes": 6000, "latency_ms": 0.2},
+    }
+    result = evaluate(
+        report, profile("industrial-sensors"), hashlib.sha256(blob).digest(), 45, 12288
+    )
+    assert next(c for c in result.checks if c.name == "report_matches_model").passed
+    other = evaluate(
+        report, profile("industrial-sensors"), hashlib.sha256(b"x").digest(), 45, 12288
+    )
+    assert not next(c for c in other.checks if c.name == "report_matches_model").passed

@@ -3,6 +3,7 @@ loader emulation, over TCP (socket://) and a pty, with and without the stub."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from core.device.appimage import build_app_image, parse_app_image
+from core.device.client import DeviceClient
+from core.device.commands import identify
 from core.device.flash_image import provision
 from core.device.partitions import default_table
 from core.twin.server import TwinServer
@@ -103,15 +106,24 @@ LAUNCH = "import sys; from core.cli import main; sys.exit(main(sys.argv[1:]))"
 
 def test_fieldbench_twin_prints_a_port_esptool_can_use(tmp_path: Path) -> None:
     flash = tmp_path / "flash.bin"
+    home = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
     proc = subprocess.Popen(
         [sys.executable, "-c", LAUNCH, "twin", "--flash", str(flash), "--seconds", "20"],
         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, **home},
     )  # fmt: skip
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.startswith("twin: ESP32-S3 ROM loader on socket://127.0.0.1:")
         port = line.split(" on ", 1)[1].strip()
+        app_line = proc.stdout.readline()
+        assert app_line.startswith("twin: firmware link (Fieldbench device) on socket://")
+        app_port = app_line.split(" on ", 1)[1].strip()
+        published = json.loads((tmp_path / "data/fieldbench/twin/runtime.json").read_text())
+        assert published["app_port"] == app_port and published["rom_port"] == port
+        with DeviceClient.open(app_port) as client:
+            assert identify(client).bundle_version == "edge-inference-v2.4.1"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ESPTOOL")}
         out = subprocess.run(
             [sys.executable, "-m", "esptool", "-p", port, "--no-stub", "flash-id"],
@@ -123,3 +135,4 @@ def test_fieldbench_twin_prints_a_port_esptool_can_use(tmp_path: Path) -> None:
         proc.terminate()
         proc.communicate(timeout=10)
     assert flash.stat().st_size == 8 * 1024 * 1024
+    assert not (tmp_path / "data/fieldbench/twin/runtime.json").exists()  # withdrawn on exit

@@ -66,7 +66,8 @@ def test_int8_score_is_the_sequential_float32_recon_mse():
 def test_anomaly_report_has_the_bundle_gate_schema(ae_result, anomaly_set):
     d = ae_result.report.to_dict()
     assert d["format"] == 1 and d["task"] == "anomaly"
-    assert set(d["model"]) == {"name", "sha256_float", "sha256_int8"}
+    assert set(d["model"]) == {"name", "sha256_float", "sha256_int8", "sha256_blob"}
+    assert d["model"]["sha256_blob"]  # the runtime blob a bundle carries
     assert {"float", "int8"} <= set(d["overall"])
     # The sample workspace's front-end high-passes at 10 Hz: the imbalance (shaft rate and its
     # second harmonic, 3-12 Hz) shows at medium and high speed, hardly at low speed.

@@ -2,9 +2,17 @@
 //
 //   node_twin boot --flash FILE [--efuse FILE]   power on: bootloader + boot flow until stable
 //   node_twin info --flash FILE [--efuse FILE]   report partition table, otadata and both slots
+//   node_twin serve --flash FILE [options]        run the virtual ESP32-S3 (twin_device.h)
 //
-// Prints one JSON object on stdout. Exit 0 when the flash holds a usable layout, 2 otherwise.
+// boot/info print one JSON object on stdout. Exit 0 when the flash holds a usable layout, 2
+// otherwise. serve prints one JSON event per line: {"event": "listening", "port": ...} first,
+// then boots and control answers; it reads control lines on stdin (twin_device.h) and stops at
+// "quit" or when stdin closes (the parent that started it went away).
+#include <poll.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -12,8 +20,103 @@
 #include "host_port/host_port.h"
 #include "node/otadata.h"
 #include "node/slot_manager.h"
+#include "twin_device.h"
 
 namespace {
+
+const char kServeUsage[] =
+    "usage: node_twin serve --flash FILE [--efuse FILE] [--listen PORT | --pty] "
+    "[--trust KEY.der]... [--board ID] [--sensor k=v,...] [--battery N] [--speed X] "
+    "[--mac HEX12] [--unhealthy BUNDLE_ID]... [--no-stdin]\n";
+
+bool ParseMac(const char* hex, uint8_t out[6]) {
+  if (std::strlen(hex) != 12) return false;
+  for (int i = 0; i < 6; ++i) {
+    char byte[3] = {hex[2 * i], hex[2 * i + 1], 0};
+    char* end = nullptr;
+    const long v = std::strtol(byte, &end, 16);
+    if (*end != 0) return false;
+    out[i] = static_cast<uint8_t>(v);
+  }
+  return true;
+}
+
+int Serve(int argc, char** argv) {
+  twin::TwinOptions opt;
+  bool use_stdin = true;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has = i + 1 < argc;
+    if (a == "--pty") {
+      opt.pty = true;
+    } else if (a == "--no-stdin") {
+      use_stdin = false;
+    } else if (!has) {
+      std::fprintf(stderr, "%s", kServeUsage);
+      return 2;
+    } else if (a == "--flash") {
+      opt.flash_path = argv[++i];
+    } else if (a == "--efuse") {
+      opt.efuse_path = argv[++i];
+    } else if (a == "--listen") {
+      opt.listen_port = std::atoi(argv[++i]);
+    } else if (a == "--trust") {
+      opt.trust_files.push_back(argv[++i]);
+    } else if (a == "--board") {
+      opt.board_id = argv[++i];
+    } else if (a == "--sensor") {
+      opt.sensor = argv[++i];
+    } else if (a == "--battery") {
+      opt.battery = static_cast<uint8_t>(std::atoi(argv[++i]));
+    } else if (a == "--speed") {
+      opt.speed = std::atof(argv[++i]);
+    } else if (a == "--unhealthy") {
+      opt.unhealthy.push_back(argv[++i]);
+    } else if (a == "--mac") {
+      if (!ParseMac(argv[++i], opt.mac)) {
+        std::fprintf(stderr, "--mac takes 12 hex digits\n");
+        return 2;
+      }
+    } else {
+      std::fprintf(stderr, "%s", kServeUsage);
+      return 2;
+    }
+  }
+  if (opt.flash_path.empty() || opt.speed <= 0) {
+    std::fprintf(stderr, "%s", kServeUsage);
+    return 2;
+  }
+  static twin::TwinDevice device(opt);
+  std::string error;
+  if (!device.Open(&error)) {
+    std::printf("{\"event\": \"error\", \"error\": \"%s\"}\n", error.c_str());
+    return 2;
+  }
+  std::printf("{\"event\": \"listening\", \"port\": \"%s\", \"pid\": %d}\n",
+              device.port_name(), static_cast<int>(getpid()));
+  std::fflush(stdout);
+  device.Boot();
+  std::string pending;
+  for (;;) {
+    if (!device.Step(10, use_stdin ? 0 : -1)) continue;
+    char buf[512];
+    const ssize_t n = read(0, buf, sizeof buf);
+    if (n <= 0) return 0;  // stdin closed: the parent went away
+    pending.append(buf, static_cast<size_t>(n));
+    size_t nl;
+    while ((nl = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) continue;
+      bool quit = false;
+      const std::string answer = device.Control(line, &quit);
+      if (quit) return 0;
+      std::printf("%s\n", answer.c_str());
+      std::fflush(stdout);
+    }
+  }
+}
 
 void Hex(const uint8_t* d, int n, char* out) {
   for (int i = 0; i < n; ++i) std::snprintf(out + 2 * i, 3, "%02x", d[i]);
@@ -44,6 +147,7 @@ void PrintSlots(hostport::HostBoard& board) {
 
 int main(int argc, char** argv) {
   const char* cmd = argc > 1 ? argv[1] : "";
+  if (std::strcmp(cmd, "serve") == 0) return Serve(argc, argv);
   const char* flash_path = nullptr;
   const char* efuse_path = nullptr;
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -51,7 +155,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--efuse") == 0) efuse_path = argv[i + 1];
   }
   if (flash_path == nullptr || (std::strcmp(cmd, "boot") != 0 && std::strcmp(cmd, "info") != 0)) {
-    std::fprintf(stderr, "usage: node_twin boot|info --flash FILE [--efuse FILE]\n");
+    std::fprintf(stderr, "usage: node_twin boot|info --flash FILE [--efuse FILE]\n%s", kServeUsage);
     return 2;
   }
   static hostport::HostFlash flash;

@@ -126,26 +126,38 @@ void LinkEndpoint::SendInfo(uint8_t flags) {
   Send(kInfo, flags, n);
 }
 
-int16_t LinkEndpoint::CalibrationOffset(int slot, uint32_t* records_used) {
-  int16_t value = 0;
+bool ReadCalibrationLog(FlashPort& flash, const FlashLayout& layout, int slot, int16_t* value,
+                        uint32_t* records_used) {
+  uint8_t io[256];
+  bool found = false;
+  *value = 0;
   uint32_t used = 0;
-  const uint32_t base = layout_.model[slot].offset + kCalibrationOffset;
+  const uint32_t base = layout.model[slot].offset + kCalibrationOffset;
   for (uint32_t i = 0; i < kCalibrationRecords; i += 64) {
-    if (port_.flash->Read(base + 4 * i, io_, 256) != Status::kOk) break;
+    if (flash.Read(base + 4 * i, io, 256) != Status::kOk) break;
     bool blank = false;
     for (uint32_t k = 0; k < 64; ++k) {
-      const uint8_t* r = io_ + 4 * k;
+      const uint8_t* r = io + 4 * k;
       const uint16_t v = Get16(r), check = Get16(r + 2);
       if (v == 0xFFFF && check == 0xFFFF) {
         blank = true;
         break;
       }
       ++used;
-      if (static_cast<uint16_t>(~v) == check) value = static_cast<int16_t>(v);
+      if (static_cast<uint16_t>(~v) == check) {
+        *value = static_cast<int16_t>(v);
+        found = true;
+      }
     }
     if (blank) break;
   }
   if (records_used != nullptr) *records_used = used;
+  return found;
+}
+
+int16_t LinkEndpoint::CalibrationOffset(int slot, uint32_t* records_used) {
+  int16_t value = 0;
+  ReadCalibrationLog(*port_.flash, layout_, slot, &value, records_used);
   return value;
 }
 

@@ -28,6 +28,12 @@ constexpr uint32_t kBitmapSize = 0x200;
 constexpr uint32_t kCalibrationOffset = 0x400;
 constexpr uint32_t kCalibrationRecords = (0x1000 - kCalibrationOffset) / 4;
 
+// Reads the calibration log of `slot` (kCalibrationOffset in model_k's first sector): *value is
+// the last valid record (0 if none), *records_used the records written; true when a valid record
+// exists. Shared by the link endpoint and the boot flow (boot_verify.h).
+bool ReadCalibrationLog(FlashPort& flash, const FlashLayout& layout, int slot, int16_t* value,
+                        uint32_t* records_used);
+
 // What a bundle's prefix (header ‖ manifest ‖ signature) says, once checked.
 struct OtaPlan {
   uint32_t firmware_size;
