@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import traceback
 from pathlib import Path
 from types import TracebackType
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
@@ -58,6 +60,10 @@ def run(workspace: Path | None = None, sample: bool = False) -> int:
     app.setApplicationDisplayName("Fieldbench")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     logging.getLogger("fieldbench").setLevel(logging.INFO)
+    # Python's cyclic GC would otherwise run in whichever thread allocates — a worker — and
+    # destroy collected Qt widgets there, which deadlocks against the GUI thread. Collect on a
+    # GUI-thread timer instead.
+    collector = GarbageCollector(interval=1.0)
     window = MainWindow()
     install_excepthook(window)
     window.show()
@@ -69,4 +75,6 @@ def run(workspace: Path | None = None, sample: bool = False) -> int:
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     del window
+    collector.timer.stop()
+    gc.enable()
     return code

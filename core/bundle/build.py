@@ -31,6 +31,10 @@ A spec file (paths relative to it)::
     calibration = "calibration.bin"
     driftBaseline = "drift_baseline.npy"
     selftest = "selftest.bin"
+
+Device components may be given as workspace artefacts instead (see ``read_components``):
+``thresholds = "thresholds/m/thresh-v3.json"``, ``calibration = "fieldbench.toml"``,
+``selftest = "recordings.npz"`` or ``"generate"``.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from core.bundle.sign import digests, seal
 from core.bundle.trust import key_id_of
 from core.errors import Cancelled, ConfigError, InputFileError
 
+SELFTEST_GENERATE = "generate"  # [components] selftest = "generate": sample-generator vectors
 SPEC_COMPONENT_KEYS = {
     "firmware": "firmware",
     "model": "model",
@@ -165,13 +170,28 @@ class BuiltBundle:
 
 
 def read_components(spec: BundleSpec) -> list[bytes]:
-    """The six component files; InputFileError names every missing one."""
+    """The six components; InputFileError names every missing file.
+
+    Device components are converted from workspace artefacts (core.bundle.components): a
+    ``thresholds`` ``.json`` (thresh-vN.json) → FBTH with the spec profile's threshold, a
+    ``calibration`` ``.toml`` ([features] + optional [calibration] defaultOffset) → FBCA, and a
+    ``selftest`` of ``.npy``/``.npz`` int16 recordings or ``"generate"`` → FBSV with the bit-exact
+    reference's expectations. Other files are taken as they are.
+    """
+    from core.bundle.components import ComponentError, device_components
+
+    generate = spec.components[5].name == SELFTEST_GENERATE
     missing = [
-        f"{n} ({p})" for n, p in zip(COMPONENTS, spec.components, strict=True) if not p.is_file()
+        f"{n} ({p})"
+        for n, p in zip(COMPONENTS, spec.components, strict=True)
+        if not p.is_file() and not (n == "selftest" and generate)
     ]
     if missing:
         raise InputFileError(f"missing bundle components: {', '.join(missing)}")
-    return [p.read_bytes() for p in spec.components]
+    try:
+        return device_components(list(spec.components), spec.profile.name)
+    except ComponentError as exc:
+        raise InputFileError(f"cannot build the device components: {exc}") from None
 
 
 def check_gate(spec: BundleSpec, model: bytes) -> GateResult:

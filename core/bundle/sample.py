@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 
 import numpy as np
@@ -77,3 +78,89 @@ def sample_bundle(
     comps = sample_components(release)
     m = sample_manifest(key, comps, release, **changes)
     return seal(m, comps, key), m, comps
+
+
+# ------------------------------------------------------------------- real device components
+
+#: Recordings behind each sample release's self-test vectors: (label, speed) of the sample fan.
+SELFTEST_CASES = (
+    ("normal", "low"),
+    ("normal", "high"),
+    ("imbalance", "medium"),
+    ("imbalance", "high"),
+    ("loose", "high"),
+)
+SAMPLE_FAR = 0.01  # the sample threshold: at most 1 % of normal calibration frames above it
+
+
+@functools.cache
+def sample_model() -> tuple[bytes, float]:
+    """The sample autoencoder (resources/models) as the device's INT8 blob, and its threshold.
+
+    Quantized with MinMax ranges on sample frames (deterministic); the threshold is the
+    float32 ``1 - SAMPLE_FAR`` quantile of the normal frames' device scores (core.train).
+    """
+    import tempfile
+    from pathlib import Path
+
+    from core.model.blob import read_blob
+    from core.model.executor import run
+    from core.model.quantize import quantize_model
+    from core.model.report import runtime_blob
+    from core.model.samples import AUTOENCODER_NAME, INPUT_SCALE, sample_anomaly_set
+    from core.paths import resources_dir
+    from core.train.thresholds import threshold_at
+
+    data = sample_anomaly_set(12, seed=5)
+    with tempfile.TemporaryDirectory(prefix="fieldbench-sample-blob-") as tmp:
+        q = quantize_model(
+            resources_dir() / "models" / f"{AUTOENCODER_NAME}.onnx", data, Path(tmp) / "ae.onnx"
+        )
+        blob = runtime_blob(q.qdq_path, "anomaly", INPUT_SCALE, 0.0)
+    if blob is None:
+        raise RuntimeError("the sample autoencoder does not extract to a runtime blob")
+    model, _ = read_blob(blob)
+    assert data.labels is not None
+    x = data.inputs().reshape(len(data), -1)
+    normal = x[data.labels == 0]
+    res = run(model, normal.astype(np.int16))
+    assert res.score is not None
+    threshold = threshold_at(res.score.astype(np.float64), SAMPLE_FAR)
+    return blob, threshold
+
+
+def sample_device_components(release: int = 4, calibration_offset: int = 0) -> list[bytes]:
+    """Six components of a sample release a device's health check accepts: pseudo-random
+    firmware and drift baseline, the sample autoencoder blob, its FBTH threshold, FBCA from the
+    sample workspace's [features], and FBSV vectors (sample fan recordings, normal and
+    imbalanced, seeded by ``release``) with the reference's expectations."""
+    from core.bundle.components import (
+        Calibration,
+        Thresholds,
+        make_selftest,
+        recording_frames,
+        selftest_recordings,
+    )
+    from core.dsp.fixed import quantize
+    from core.model.samples import SAMPLE_FEATURES, simulate
+
+    blob, threshold = sample_model()
+    cal = Calibration.from_plan(SAMPLE_FEATURES, calibration_offset)
+    th = Thresholds(threshold)
+    input_len = SAMPLE_FEATURES.frame_length  # the sample autoencoder reads one frame
+    n = recording_frames(cal.feature_plan(), input_len)
+    rng = np.random.default_rng(5000 + release)
+    seconds = 4 * n / SAMPLE_FEATURES.sampleRate
+    recs = [
+        quantize(simulate({"speed": speed}, label, seconds, rng), SAMPLE_FEATURES)
+        for label, speed in SELFTEST_CASES
+    ]
+    # A knocked sensor (6x the normal level): well above the threshold, so the vectors expect
+    # both decisions and a wrong threshold shows.
+    recs.append(
+        quantize(6.0 * simulate({"speed": "medium"}, "normal", seconds, rng), SAMPLE_FEATURES)
+    )
+    values = selftest_recordings(cal, input_len, recs, per_recording=2)
+    st = make_selftest(blob, cal, th, values)
+    rnd = sample_components(release)
+    return [rnd[0], blob, th.to_bytes(), cal.to_bytes(), rnd[4], st.to_bytes()]

@@ -52,8 +52,6 @@ class AppTwin:
         TCP port on 127.0.0.1 (0: any free one); ignored with ``pty``.
     sensor
         Simulator parameters, ``"key=value,..."`` (docs/device.md, "Sensor simulator").
-    unhealthy
-        Bundle ids whose health check fails on their trial boot (to exercise reverts).
     """
 
     def __init__(
@@ -67,7 +65,6 @@ class AppTwin:
         battery: int = 100,
         board: str = "",
         speed: float = 1.0,
-        unhealthy: Sequence[str] = (),
         binary: Path | None = None,
     ) -> None:
         exe = binary or node_twin_binary()
@@ -81,8 +78,6 @@ class AppTwin:
         args += ["--pty"] if pty else ["--listen", str(listen)]
         for t in trust:
             args += ["--trust", str(t)]
-        for bundle_id in unhealthy:
-            args += ["--unhealthy", bundle_id]
         if sensor:
             args += ["--sensor", sensor]
         if board:
@@ -159,8 +154,8 @@ class AppTwin:
         return self._proc is not None and self._proc.poll() is None
 
     def control(self, line: str, timeout: float = 5.0) -> dict[str, Any]:
-        """Send one control line (``sensor k=v``, ``battery N``, ``reboot``, ``unhealthy ID``,
-        ``healthy ID``, ``status``) and return the twin's answer."""
+        """Send one control line (``sensor k=v``, ``battery N``, ``reboot``,
+        ``status``) and return the twin's answer."""
         if self._proc is None or self._proc.stdin is None or not self.running:
             raise TwinError("the twin is not running")
         with self._lock:

@@ -18,6 +18,7 @@ the user builds install on the twin as they would on a board provisioned with th
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import struct
@@ -29,8 +30,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from core.atomic import atomic_open, atomic_write_text
-from core.bundle.format import BundleHeader, Manifest
-from core.bundle.sample import sample_components, sample_manifest
+from core.bundle.format import BundleHeader, Manifest, Target
+from core.bundle.sample import SAMPLE_TARGET, sample_device_components, sample_manifest
 from core.bundle.sign import seal
 from core.bundle.trust import TrustedKey
 from core.device.appimage import build_app_image
@@ -54,6 +55,7 @@ __all__ = [
     "trusted_key_files",
     "twin_bundle",
     "twin_dir",
+    "twin_target",
     "write_bundle_slot",
 ]
 
@@ -113,20 +115,35 @@ def trusted_key_files(
 
 
 def twin_bundle(
-    key: ec.EllipticCurvePrivateKey, release: int = FACTORY_RELEASE, **changes: object
+    key: ec.EllipticCurvePrivateKey,
+    release: int = FACTORY_RELEASE,
+    components: list[bytes] | None = None,
+    **changes: object,
 ) -> bytes:
-    """A signed sample bundle whose firmware component is a real ESP-IDF app image.
+    """A signed sample bundle whose firmware component is a real ESP-IDF app image and whose
+    model, thresholds, calibration and self-test are real device components
+    (``core.bundle.sample.sample_device_components``: the sample autoencoder, its threshold,
+    the sample workspace's front end and self-test vectors the health check passes).
 
     ``changes`` override manifest fields (``epoch``, ``bundle_id``, ``min_battery_level``, …);
-    the app image's version is the manifest's ``firmware_version``.
+    the app image's version is the manifest's ``firmware_version``. ``components`` replaces
+    the six components (the firmware one is still wrapped into an app image).
     """
-    comps = sample_components(release)
+    comps = list(components) if components is not None else sample_device_components(release)
+    changes.setdefault("target", twin_target())
     draft = sample_manifest(key, comps, release, **changes)
     comps[0] = build_app_image(
         draft.firmware_version, comps[0][: 64 * 1024], secure_version=draft.epoch
     )
     manifest = sample_manifest(key, comps, release, **changes)
     return seal(manifest, comps, key)
+
+
+def twin_target() -> Target:
+    """The sample target with the twin's real partition-table hash (SHA-256 of the 0xC00
+    table bytes at 0x8000, as the device checks it)."""
+    table = hashlib.sha256(default_table().to_bytes()).digest()
+    return dataclasses.replace(SAMPLE_TARGET, partition_hash=table)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 #include <cstring>
 
 #include "driver/usb_serial_jtag.h"
+#include "esp_app_desc.h"
 #include "esp_efuse.h"
+#include "esp_mac.h"
 #include "esp_flash.h"
 #include "esp_log.h"
 #include "esp_ota_ops.h"
@@ -127,7 +129,6 @@ node::Status OtaBoot::RaiseSecureVersion(uint32_t version) {
 #endif
 }
 
-void OtaBoot::RequestReboot() { esp_restart(); }
 
 bool UsbJtagLink::Begin() {
   usb_serial_jtag_driver_config_t cfg = USB_SERIAL_JTAG_DRIVER_CONFIG_DEFAULT();
@@ -135,12 +136,38 @@ bool UsbJtagLink::Begin() {
 }
 
 int32_t UsbJtagLink::Read(uint8_t* dst, uint32_t cap) {
-  return usb_serial_jtag_read_bytes(dst, cap, 0);
+  // Blocks at most one tick: the main loop's pacing when the host is quiet.
+  return usb_serial_jtag_read_bytes(dst, cap, 1);
 }
 
 int32_t UsbJtagLink::Write(const uint8_t* src, uint32_t len) {
   return usb_serial_jtag_write_bytes(src, len, pdMS_TO_TICKS(50));
 }
+
+int32_t DemoSensor::Read(int16_t* dst, uint32_t frames) {
+  const uint64_t now = static_cast<uint64_t>(esp_timer_get_time());
+  if (start_us_ == 0) start_us_ = now;
+  const uint64_t due = (now - start_us_) * RateHz() / 1000000u;
+  uint32_t n = due > taken_ ? static_cast<uint32_t>(due - taken_ < frames ? due - taken_ : frames) : 0;
+  for (uint32_t i = 0; i < n; ++i, ++taken_) {
+    // 25 Hz line as a triangle wave (no libm on the hot path): period 64 samples at 1600 Hz.
+    const int32_t phase = static_cast<int32_t>(taken_ % 64);
+    const int32_t tri = (phase < 32 ? phase : 64 - phase) * 50 - 800;
+    for (uint32_t c = 0; c < 3; ++c) {
+      lcg_ = lcg_ * 1664525u + 1013904223u;
+      const int32_t noise = static_cast<int32_t>(lcg_ >> 24) - 128;
+      const int32_t base = c == 2 ? 8000 : 0;
+      dst[i * 3 + c] = static_cast<int16_t>(base + (c == 0 ? tri : tri / 2) + noise);
+    }
+  }
+  return static_cast<int32_t>(n);
+}
+
+void ReadMac(uint8_t mac[6]) {
+  if (esp_read_mac(mac, ESP_MAC_BASE) != ESP_OK) std::memset(mac, 0, 6);
+}
+
+const char* AppVersion() { return esp_app_get_description()->version; }
 
 uint64_t TimerClock::NowUs() { return static_cast<uint64_t>(esp_timer_get_time()); }
 

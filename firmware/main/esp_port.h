@@ -31,7 +31,13 @@ class OtaBoot final : public node::BootPort {
   node::Status MarkRunningInvalid() override;
   uint32_t SecureVersion() override;
   node::Status RaiseSecureVersion(uint32_t version) override;
-  void RequestReboot() override;  // esp_restart(), does not return
+  // Records the request; the main loop restarts (esp_restart) once the answer that preceded it
+  // left the USB FIFO (docs/protocol.md §10.2: at most 100 ms after the response).
+  void RequestReboot() override { reboot_requested_ = true; }
+  bool reboot_requested() const { return reboot_requested_; }
+
+ private:
+  bool reboot_requested_ = false;
 };
 
 class UsbJtagLink final : public node::LinkPort {
@@ -39,6 +45,20 @@ class UsbJtagLink final : public node::LinkPort {
   bool Begin();
   int32_t Read(uint8_t* dst, uint32_t cap) override;
   int32_t Write(const uint8_t* src, uint32_t len) override;
+};
+
+// A placeholder for the board's accelerometer driver: a 3-axis vibration (1 g on Z, a 25 Hz
+// rotation line, LCG noise) at 1600 Hz, paced by esp_timer, in counts of 8000 per g. Read is
+// non-blocking: it returns the frames that became due since the last read.
+class DemoSensor final : public node::SensorPort {
+ public:
+  uint32_t Channels() override { return 3; }
+  uint32_t RateHz() override { return 1600; }
+  int32_t Read(int16_t* dst, uint32_t frames) override;
+
+ private:
+  uint64_t start_us_ = 0, taken_ = 0;
+  uint32_t lcg_ = 1;
 };
 
 class TimerClock final : public node::ClockPort {
@@ -57,6 +77,10 @@ class EspLog final : public node::LogPort {
  public:
   void Write(node::LogLevel level, const char* message) override;
 };
+
+// The factory MAC (eFuse) and the running app descriptor's version string.
+void ReadMac(uint8_t mac[6]);
+const char* AppVersion();
 
 // Fills the node layout from esp_partition_find_first (otadata, ota_0/1, model_0/1) and caches
 // those partitions for PartitionFlash. Call once at init, before any flash operation.

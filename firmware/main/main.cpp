@@ -134,7 +134,8 @@ void FillHop(uint32_t* lcg, uint32_t* t) {
 
 }  // namespace
 
-// The feature demo task body (app_main.cpp starts it after the boot flow confirmed the bundle).
+// The feature demo loop: a self-contained plan, no bundle needed (bring-up of a new board; the
+// node itself runs the bundle pipeline from app_main.cpp).
 void RunFeatureDemo() {
   const fb_fe_plan plan = MakePlan();
   size_t need = 0;

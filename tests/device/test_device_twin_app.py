@@ -123,7 +123,7 @@ def test_a_bundle_failing_its_health_check_is_reverted_and_cannot_be_rolled_back
 ) -> None:
     bundle = twin_bundle(twin.key, 4, bundle_id="edge-inference-v2.4.9")
     assert twin.app is not None
-    twin.app.control("unhealthy edge-inference-v2.4.9")
+    twin.app.control("sensor fault=stuck")  # liveness: the trial sees a frozen X axis
     with twin.client() as c:
         report = install_bundle(c, bundle)
         after = identify(c)

@@ -1,5 +1,6 @@
 """GUI tests run offscreen with per-test user folders and settings."""
 
+import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -47,6 +48,23 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_in_the_gui_thread(qapp: QApplication) -> Iterator[None]:
+    """As the app does (gui/app.py): no automatic GC while a test runs, a collection after it.
+
+    Automatic GC runs in whichever thread allocates; when that is a worker thread (training,
+    capture) and the garbage holds a widget from an earlier test, Qt destroys it off the GUI
+    thread and deadlocks.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        QCoreApplication.sendPostedEvents()
+        gc.collect()
+        gc.enable()
 
 
 @pytest.fixture(autouse=True)

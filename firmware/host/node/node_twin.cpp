@@ -27,7 +27,7 @@ namespace {
 const char kServeUsage[] =
     "usage: node_twin serve --flash FILE [--efuse FILE] [--listen PORT | --pty] "
     "[--trust KEY.der]... [--board ID] [--sensor k=v,...] [--battery N] [--speed X] "
-    "[--mac HEX12] [--unhealthy BUNDLE_ID]... [--no-stdin]\n";
+    "[--mac HEX12] [--no-stdin]\n";
 
 bool ParseMac(const char* hex, uint8_t out[6]) {
   if (std::strlen(hex) != 12) return false;
@@ -70,8 +70,6 @@ int Serve(int argc, char** argv) {
       opt.battery = static_cast<uint8_t>(std::atoi(argv[++i]));
     } else if (a == "--speed") {
       opt.speed = std::atof(argv[++i]);
-    } else if (a == "--unhealthy") {
-      opt.unhealthy.push_back(argv[++i]);
     } else if (a == "--mac") {
       if (!ParseMac(argv[++i], opt.mac)) {
         std::fprintf(stderr, "--mac takes 12 hex digits\n");

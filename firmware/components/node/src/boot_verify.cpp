@@ -1,6 +1,33 @@
 // The node's boot flow (boot_verify.h). No heap, no exceptions.
 #include "node/boot_verify.h"
 
+namespace {
+
+// A log line without printf (no locale, no heap, a bounded stack).
+struct LineBuilder {
+  char* buf;
+  uint32_t cap;
+  uint32_t len;
+  void Add(const char* s) {
+    while (*s != '\0' && len + 1 < cap) buf[len++] = *s++;
+    buf[len] = '\0';
+  }
+  void Num(int32_t v) {
+    char digits[12];
+    int n = 0;
+    uint32_t u = v < 0 ? 0u - static_cast<uint32_t>(v) : static_cast<uint32_t>(v);
+    do {
+      digits[n++] = static_cast<char>('0' + u % 10);
+      u /= 10;
+    } while (u != 0 && n < 11);
+    if (v < 0 && len + 1 < cap) buf[len++] = '-';
+    while (n > 0 && len + 1 < cap) buf[len++] = digits[--n];
+    buf[len] = '\0';
+  }
+};
+
+}  // namespace
+
 namespace node {
 
 bool NodeBoot::Health(const SlotReport& /*running*/, void* ctx) {
@@ -13,7 +40,23 @@ bool NodeBoot::Health(const SlotReport& /*running*/, void* ctx) {
                        self->port_.sensor, &self->wd_, &self->health_);
   if (f == HealthFailure::kNone) return true;
   if (self->port_.log != nullptr) {
-    self->port_.log->Write(LogLevel::kError, HealthFailureName(f));
+    const HealthReport& h = self->health_;
+    char line[160];
+    LineBuilder b{line, sizeof line, 0};
+    b.Add("trial health check failed: ");
+    if (f == HealthFailure::kSelfTestFormat && h.detail == -1) {
+      b.Add("the bundle carries no FBSV self-test vectors");
+    } else {
+      b.Add(HealthFailureName(f));
+      b.Add(" (vectors ");
+      b.Num(h.passed);
+      b.Add("/");
+      b.Num(h.vectors);
+      b.Add(" passed, detail ");
+      b.Num(h.detail);
+      b.Add(")");
+    }
+    self->port_.log->Write(LogLevel::kError, line);
   }
   return false;
 }
@@ -30,8 +73,25 @@ int16_t NodeBoot::ApplyPersistedCalibration() {
   return value;
 }
 
+BootOutcome NodeBoot::ConfirmTrial(Reason* why) {
+  *why = Reason::kNone;
+  if (port_.boot->RunningState() == OtaState::kValid) return BootOutcome::kRunning;
+  health_ran_ = false;
+  health_ = {};
+  SlotReport running;
+  const BootOutcome o = slots_.OnBoot(&NodeBoot::Health, this, &running, why);
+  summary_.outcome = o;
+  summary_.reason = *why;
+  if (health_ran_) summary_.health = health_.failure == HealthFailure::kNone ? 1 : 2;
+  if ((o == BootOutcome::kConfirmed || o == BootOutcome::kRunning) && app_.loaded()) {
+    ApplyPersistedCalibration();
+  }
+  return o;
+}
+
 BootSummary NodeBoot::Run() {
-  BootSummary summary;
+  BootSummary& summary = summary_;
+  summary = BootSummary();
   health_ran_ = false;
   health_ = {};
   wd_ = Watchdog{port_.clock, config_.health_budget_us, config_.watchdog_expire,

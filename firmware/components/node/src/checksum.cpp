@@ -4,13 +4,26 @@
 
 namespace node {
 
+namespace {
+// CRC-32 (reflected 0xEDB88320) one byte at a time through a 1 KiB table built at compile time
+// (rodata on the device): ~8x the bitwise loop, which matters at 4 KiB per OTA chunk.
+struct CrcTable {
+  uint32_t v[256];
+  constexpr CrcTable() : v() {
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+      v[i] = c;
+    }
+  }
+};
+constexpr CrcTable kCrcTable;
+}  // namespace
+
 uint32_t Crc32(const void* data, size_t len, uint32_t init) {
   const uint8_t* p = static_cast<const uint8_t*>(data);
   uint32_t c = ~init;
-  for (size_t i = 0; i < len; ++i) {
-    c ^= p[i];
-    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-  }
+  for (size_t i = 0; i < len; ++i) c = kCrcTable.v[(c ^ p[i]) & 0xFFu] ^ (c >> 8);
   return ~c;
 }
 

@@ -195,6 +195,11 @@ int32_t BundleApp::Process(const int16_t* samples, uint32_t frames, int8_t* last
     if (*st != FB_OK) return -1;
     done += n;
     for (size_t k = 0; k < emitted; ++k) {
+      if (sink_ != nullptr && sink_->frame != nullptr) {
+        sink_->frame(sink_->ctx, stream_frames_, buf_.frames + k * frame_len_,
+                     static_cast<uint32_t>(frame_len_));
+      }
+      const uint32_t frame_index = stream_frames_++;
       const uint32_t room = input_len - window_fill_;
       const uint32_t take = static_cast<uint32_t>(frame_len_) < room ? static_cast<uint32_t>(frame_len_) : room;
       std::memcpy(buf_.window + window_fill_, buf_.frames + k * frame_len_, take * sizeof(int16_t));
@@ -203,11 +208,41 @@ int32_t BundleApp::Process(const int16_t* samples, uint32_t frames, int8_t* last
         window_fill_ = 0;
         *st = rt_.run(buf_.window, input_len, last_decision);
         if (*st != FB_MODEL_OK) return -1;
+        if (sink_ != nullptr && sink_->inference != nullptr) {
+          sink_->inference(sink_->ctx, frame_index, OutputScore(*last_decision), *last_decision);
+        }
         ++windows;
       }
     }
   }
   return windows;
+}
+
+int8_t BundleApp::OutputScore(int8_t decision) const {
+  const int8_t* out = rt_.output();
+  const size_t n = rt_.output_len();
+  if (out == nullptr || n == 0) return 0;
+  if (n == 1) return out[0];
+  return decision >= 0 && static_cast<size_t>(decision) < n ? out[decision] : 0;
+}
+
+void BundleApp::StartStream(bool reset_index) {
+  if (fe_ != nullptr) fb_fe_reset(fe_);
+  window_fill_ = 0;
+  if (reset_index) stream_frames_ = 0;
+}
+
+int32_t BundleApp::Stream(const int16_t* samples, uint32_t frames, const PipelineSink& sink,
+                          int32_t* st) {
+  if (!loaded_) {
+    *st = FB_OK;
+    return -1;
+  }
+  int8_t decision = -1;
+  sink_ = &sink;
+  const int32_t w = Process(samples, frames, &decision, st);
+  sink_ = nullptr;
+  return w;
 }
 
 HealthFailure BundleApp::SelfTest(FlashPort& flash, Watchdog* wd, HealthReport* report) {
@@ -345,7 +380,25 @@ HealthFailure BundleApp::Check(FlashPort& flash, const SlotComponents& comps,
   std::memset(report, 0, sizeof(*report));
   report->live_decision = -1;
   if (wd != nullptr) wd->Arm();
-  HealthFailure f = Load(flash, comps, buf, &report->detail);
+  // A bundle without self-test vectors cannot prove itself: say so before anything else fails.
+  HealthFailure f = HealthFailure::kNone;
+  if (comps.valid) {
+    uint8_t magic[4] = {};
+    const uint32_t st_size = comps.size[eb::kComponentSelfTest];
+    if (st_size < kSelfTestHeaderSize) {
+      f = HealthFailure::kSelfTestFormat;
+    } else if (flash.Read(comps.addr[eb::kComponentSelfTest], magic, 4) != Status::kOk) {
+      f = HealthFailure::kIo;
+    } else if (U32(magic) != kSelfTestMagic) {
+      f = HealthFailure::kSelfTestFormat;
+    }
+    if (f != HealthFailure::kNone) {
+      report->detail = -1;  // no FBSV component
+      report->failure = f;
+      return f;
+    }
+  }
+  f = Load(flash, comps, buf, &report->detail);
   if (f == HealthFailure::kNone && wd != nullptr && !wd->Check()) f = HealthFailure::kHang;
   if (f == HealthFailure::kNone) f = SelfTest(flash, wd, report);
   if (f == HealthFailure::kNone) f = Liveness(sensor, wd, report);

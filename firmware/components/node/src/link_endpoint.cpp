@@ -77,6 +77,13 @@ void LinkEndpoint::Send(uint8_t type, uint8_t flags, uint32_t payload_len) {
   }
 }
 
+bool LinkEndpoint::SendUnsolicited(uint8_t type, const uint8_t* payload, uint32_t len) {
+  if (len > kMaxPayload) return false;
+  if (payload != tx_payload()) std::memmove(tx_payload(), payload, len);
+  Send(type, 0, len);
+  return true;
+}
+
 void LinkEndpoint::SendError(uint32_t request_seq, uint16_t code, const char* message) {
   uint8_t* p = tx_payload();
   Put32(p, request_seq);
@@ -257,12 +264,26 @@ void LinkEndpoint::Handle(const Frame& f) {
       return Respond(f, 0);
     case kGetStatus:
       return Respond(f, PutStatus(tx_payload() + 4));
-    case kConfirm:
-      if (port_.boot->RunningState() != OtaState::kValid) {
+    case kConfirm: {
+      if (port_.boot->RunningState() == OtaState::kValid) return Respond(f, PutStatus(tx_payload() + 4));
+      if (confirm_ == nullptr) {
         return SendError(f.seq, SlotError(Reason::kTrialInProgress),
                          "the running bundle confirms itself after its health check at boot");
       }
-      return Respond(f, PutStatus(tx_payload() + 4));
+      if (phase_ != OtaPhase::kIdle) ResetOta();
+      Reason why = Reason::kNone;
+      const BootOutcome o = confirm_(confirm_ctx_, &why);
+      if (o == BootOutcome::kConfirmed || o == BootOutcome::kRunning) {
+        return Respond(f, PutStatus(tx_payload() + 4));
+      }
+      if (o == BootOutcome::kPowerLost) return;  // the device reset mid-way: no answer
+      if (o == BootOutcome::kRevertRequested) {
+        return SendError(f.seq, SlotError(Reason::kSlotInvalidated),
+                         "health check failed: bundle marked INVALID, rebooting into the previous one");
+      }
+      return SendError(f.seq, SlotError(why == Reason::kNone ? Reason::kSlotInvalidated : why),
+                       "health check failed and no other bundle verifies: still on trial");
+    }
     case kRollback: {
       if (phase_ != OtaPhase::kIdle) ResetOta();
       Reason why = Reason::kNone;

@@ -46,6 +46,17 @@ class NodeBoot {
   // Applies the calibration offset persisted for the running bundle (its default when none).
   int16_t ApplyPersistedCalibration();
 
+  // CONFIRM of the link (docs/protocol.md §10.2): on a running bundle still on trial, runs the
+  // health check and confirms it (counter raised, pipeline loaded) or marks it INVALID and
+  // requests the reboot into the previous bundle; on a confirmed bundle returns kRunning.
+  // Updates summary(). The LinkEndpoint calls it through ConfirmHook (ctx = this).
+  BootOutcome ConfirmTrial(Reason* why);
+  static BootOutcome ConfirmHook(void* ctx, Reason* why) {
+    return static_cast<NodeBoot*>(ctx)->ConfirmTrial(why);
+  }
+  // What the last Run / ConfirmTrial found (the LinkEndpoint reports it in INFO and status).
+  const BootSummary& summary() const { return summary_; }
+
   SlotManager& slots() { return slots_; }
   BundleVerifier& verifier() { return verifier_; }
   BundleApp& app() { return app_; }
@@ -65,6 +76,7 @@ class NodeBoot {
   HealthReport health_ = {};
   bool health_ran_ = false;
   Watchdog wd_ = {};
+  BootSummary summary_;
 };
 
 }  // namespace node

@@ -110,6 +110,15 @@ struct HealthReport {
   int8_t live_decision;  // decision of the liveness window (-1 if not run)
 };
 
+// Where the running pipeline's outputs go while the node streams (docs/protocol.md §10.5):
+// every feature frame (frame_len int16, `index` counts frames since the stream started) and
+// every inference (the last feature frame of its window, the INT8 output score, the decision).
+struct PipelineSink {
+  void (*frame)(void* ctx, uint32_t index, const int16_t* features, uint32_t len);
+  void (*inference)(void* ctx, uint32_t last_frame, int8_t score, int8_t decision);
+  void* ctx;
+};
+
 // The running bundle's inference pipeline, loaded from a verified slot.
 class BundleApp {
  public:
@@ -127,6 +136,12 @@ class BundleApp {
   // Streams interleaved samples through the front end; every complete window is inferred.
   // Returns the number of windows run, or -1 on an error (status in *st).
   int32_t Process(const int16_t* samples, uint32_t frames, int8_t* last_decision, int32_t* st);
+  // The main loop's Process: same pipeline (with the applied calibration offset), every
+  // feature frame and inference reported to `sink`. StartStream resets the front end (a new
+  // stream, or samples lost: the next window starts fresh) and, when asked, the frame counter.
+  void StartStream(bool reset_index = true);
+  int32_t Stream(const int16_t* samples, uint32_t frames, const PipelineSink& sink, int32_t* st);
+  uint32_t streamed_frames() const { return stream_frames_; }
 
   bool loaded() const { return loaded_; }
   edge::InferenceRuntime& runtime() { return rt_; }
@@ -137,6 +152,9 @@ class BundleApp {
 
  private:
   HealthFailure LoadCalibration(FlashPort& flash, const SlotComponents& comps, int32_t* detail);
+  // INFERENCE's i8 score: the single INT8 output (RECON_MSE / binary heads), else the output of
+  // the decided class.
+  int8_t OutputScore(int8_t decision) const;
 
   edge::InferenceRuntime rt_;
   fb_fe_plan plan_ = {};
@@ -146,6 +164,8 @@ class BundleApp {
   uint32_t selftest_addr_ = 0, selftest_size_ = 0;
   size_t frame_len_ = 0;
   uint32_t window_fill_ = 0;
+  const PipelineSink* sink_ = nullptr;  // set only inside Stream()
+  uint32_t stream_frames_ = 0;
   int16_t default_offset_ = 0;
   float threshold_ = 0.0f;
   bool loaded_ = false;

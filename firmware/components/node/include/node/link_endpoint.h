@@ -73,11 +73,25 @@ struct BootSummary {
   uint8_t health = 0;  // 0 not run, 1 passed, 2 failed
 };
 
+// CONFIRM on a trial: runs the health check and confirms or reverts (NodeBoot::ConfirmHook).
+typedef BootOutcome (*ConfirmFn)(void* ctx, Reason* why);
+
 class LinkEndpoint {
  public:
   LinkEndpoint(const Port& port, const FlashLayout& layout, SlotManager& slots,
                const DeviceIdentity& id, const OtaHooks& hooks, const BootSummary& boot)
       : port_(port), layout_(layout), slots_(slots), id_(id), hooks_(hooks), boot_(boot) {}
+
+  // Without a confirm hook, CONFIRM on a trial is refused (TRIAL_IN_PROGRESS).
+  void set_confirm(ConfirmFn fn, void* ctx) {
+    confirm_ = fn;
+    confirm_ctx_ = ctx;
+  }
+  // Sends a device → host frame of its own (FEATURE_BLOCK, INFERENCE, TELEMETRY) with the
+  // endpoint's sequence counter; payload may be tx_buffer(). False when it does not fit.
+  bool SendUnsolicited(uint8_t type, const uint8_t* payload, uint32_t len);
+  // Scratch for building an unsolicited payload in place (link::kMaxPayload bytes).
+  uint8_t* tx_buffer() { return tx_payload(); }
 
   // Sends the resync delimiter and the unsolicited INFO after boot.
   void Start();
@@ -126,6 +140,8 @@ class LinkEndpoint {
   const DeviceIdentity& id_;
   OtaHooks hooks_;
   const BootSummary& boot_;
+  ConfirmFn confirm_ = nullptr;
+  void* confirm_ctx_ = nullptr;
 
   link::FrameReceiver rx_;
   uint8_t raw_[link::kMaxRawFrame];
