@@ -21,6 +21,8 @@ recording at hot + inverted, no imbalance at cold, a single normal recording at 
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import shutil
 import struct
 from collections.abc import Callable
@@ -32,6 +34,8 @@ import numpy.typing as npt
 from core.atomic import atomic_open, atomic_save_npy, atomic_write_text
 from core.paths import resources_dir, user_data_dir
 from core.workspace import CONFIG_NAME, Workspace
+
+log = logging.getLogger("fieldbench")
 
 RATE = 1600
 SECONDS = 20
@@ -196,12 +200,29 @@ def generate_sample_dataset(root: Path) -> int:
     return len(plan)
 
 
+#: Written beside the sample's fieldbench.toml: the hash of the config it was made from.
+SAMPLE_MARKER = ".fieldbench-sample"
+
+
 def ensure_sample_workspace(dest: Path | None = None) -> Workspace:
     """Return the sample workspace, creating it (and its recordings) when missing."""
     target = dest or user_data_dir() / "sample-workspace"
+    source = resources_dir() / "sample-workspace" / CONFIG_NAME
+    version = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    marker = target / SAMPLE_MARKER
+    if (target / CONFIG_NAME).exists() and (
+        not marker.exists() or marker.read_text(encoding="utf-8").strip() != version
+    ):
+        # A sample made by an older Fieldbench: its config and dataset no longer match what
+        # this version generates (tags, features), so it is rebuilt. It is a playground —
+        # users keep their own work in their own workspaces.
+        log.info("sample workspace %s is from another version: rebuilding it", target)
+        (target / CONFIG_NAME).unlink()
+        shutil.rmtree(target / "dataset", ignore_errors=True)
     if not (target / CONFIG_NAME).exists():
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(resources_dir() / "sample-workspace" / CONFIG_NAME, target / CONFIG_NAME)
+        shutil.copyfile(source, target / CONFIG_NAME)
+        atomic_write_text(marker, version + "\n")
     rec = target / "recordings"
     rec.mkdir(exist_ok=True)
     files: dict[str, Callable[[Path], None]] = {

@@ -69,3 +69,18 @@ def test_sample_workspace_has_recordings_that_match_its_config(tmp_path: Path) -
         rec = load_recording(path, sample_rate=ws.features.sampleRate)
         check_sample_rate(rec, ws.features.sampleRate)
         assert rec.channels == ws.features.channels
+
+
+def test_a_sample_workspace_from_another_version_is_rebuilt(tmp_path: Path) -> None:
+    from core.sample import SAMPLE_MARKER, ensure_sample_workspace
+
+    dest = tmp_path / "sample"
+    ensure_sample_workspace(dest)
+    (dest / "fieldbench.toml").write_text('[workspace]\nname = "old sample"\nformat = 1\n')
+    (dest / SAMPLE_MARKER).write_text("an older version\n")
+    ws = ensure_sample_workspace(dest)
+    assert ws.name.startswith("Sample")  # the current config is back
+    assert (dest / "dataset" / "catalog.sqlite").exists()
+    before = (dest / "fieldbench.toml").stat().st_mtime_ns
+    ensure_sample_workspace(dest)  # same version: left alone
+    assert (dest / "fieldbench.toml").stat().st_mtime_ns == before

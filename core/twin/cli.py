@@ -53,6 +53,9 @@ def register(subparsers: Any) -> None:
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    # Once: a second SIGTERM/Ctrl-C while shutting down must not abort the clean-up.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
