@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -114,7 +114,20 @@ class DevicesTab(QWidget):
     def add_to(cls, window: Any) -> DevicesTab:
         tab = cls(window.workers)
         window.tabs.addTab(tab, "Devices")
+        # `make run` / `fieldbench twin` publish a running twin: connect to it at start-up.
+        QTimer.singleShot(0, tab.connect_running_twin)
         return tab
+
+    def connect_running_twin(self) -> Worker | None:
+        """Connect to the twin `fieldbench twin` published, if one runs; else do nothing."""
+        from core.twin.runtime import running_twin
+
+        twin = running_twin()
+        if twin is None or self.info is not None:
+            return None
+        self.refresh_ports()
+        self.set_port(twin.app_port)
+        return self.connect_device()
 
     # ---- construction -----------------------------------------------------------------------
     def _port_row(self) -> QWidget:

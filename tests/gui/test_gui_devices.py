@@ -92,3 +92,15 @@ def test_an_unreachable_port_shows_a_sentence(qtbot, tab, run) -> None:  # type:
     run(tab.connect_device())
     assert "cannot connect" in tab.status.text()
     assert tab.connect_button.isEnabled()
+
+
+def test_a_published_twin_is_connected_at_start_up(qtbot, tab, run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from core.twin.runtime import TwinPorts, publish
+
+    assert tab.connect_running_twin() is None  # nothing published: nothing happens
+    with TcpDevice(DeviceModel.with_bundle(OLD)) as dev:
+        publish(TwinPorts(app_port=dev.port, rom_port="", pid=os.getpid(), flash=""))
+        run(tab.connect_running_twin())
+        assert tab.fields["bundle"].text() == "edge-inference-v2.3.1"
