@@ -10,6 +10,7 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from core.bundle.format import REASONS
 from core.link.frame import MAX_PAYLOAD, PROTOCOL_VERSION, Frame
 
 
@@ -109,27 +110,8 @@ class OtaError(IntEnum):
     BAD_PREFIX = 10
 
 
-BUNDLE_REASONS = (
-    "OK",
-    "TRUNCATED",
-    "BAD_MAGIC",
-    "BAD_FORMAT_VERSION",
-    "BAD_CHECKSUM",
-    "MALFORMED_HEADER",
-    "TOO_LARGE",
-    "TRAILING_DATA",
-    "MALFORMED_MANIFEST",
-    "UNKNOWN_KEY",
-    "MALFORMED_SIGNATURE",
-    "BAD_SIGNATURE",
-    "HEADER_MISMATCH",
-    "WRONG_TARGET",
-    "INCOMPATIBLE_FIRMWARE",
-    "EPOCH_TOO_LOW",
-    "EXPIRED",
-    "HASH_MISMATCH",
-    "IO_ERROR",
-)
+# Bundle verdicts travel as BUNDLE_ERROR_BASE + their number in the bundle format's enum.
+BUNDLE_REASONS = REASONS
 
 
 def slot_error(reason: int) -> int:

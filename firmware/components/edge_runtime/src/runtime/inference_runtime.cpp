@@ -64,7 +64,7 @@ int32_t InferenceRuntime::set_threshold(float threshold) {
 void InferenceRuntime::set_integrity_verifier(IntegrityVerifier fn, void* ctx) {
   verifier_ = fn;
   verifier_ctx_ = ctx;
-  verified_ = false;  // a new verifier must be run again
+  verified_ = false;  // a replaced verifier must be run again
 }
 
 int32_t InferenceRuntime::verify_bundle_integrity() {
