@@ -20,59 +20,10 @@
 #include <string>
 #include <vector>
 
+#include "alloc_counter.h"
 #include "edge_runtime/feature_capi.h"
 #include "plan_builder.h"
 
-// ---- allocation counting ---------------------------------------------------------------------
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocs{0};
-inline void Count() {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocs.fetch_add(1, std::memory_order_relaxed);
-}
-}  // namespace
-
-extern "C" {
-void* __real_malloc(size_t size);
-void* __real_calloc(size_t n, size_t size);
-void* __real_realloc(void* p, size_t size);
-void __real_free(void* p);
-
-void* __wrap_malloc(size_t size) {
-  Count();
-  return __real_malloc(size);
-}
-void* __wrap_calloc(size_t n, size_t size) {
-  Count();
-  return __real_calloc(n, size);
-}
-void* __wrap_realloc(void* p, size_t size) {
-  Count();
-  return __real_realloc(p, size);
-}
-void __wrap_free(void* p) { __real_free(p); }
-}
-
-void* operator new(size_t size) {
-  Count();
-  void* p = __real_malloc(size == 0 ? 1 : size);
-  if (p == nullptr) std::abort();
-  return p;
-}
-void* operator new[](size_t size) { return operator new(size); }
-void* operator new(size_t size, const std::nothrow_t&) noexcept {
-  Count();
-  return __real_malloc(size == 0 ? 1 : size);
-}
-void* operator new[](size_t size, const std::nothrow_t& nt) noexcept {
-  return operator new(size, nt);
-}
-void operator delete(void* p) noexcept { __real_free(p); }
-void operator delete[](void* p) noexcept { __real_free(p); }
-void operator delete(void* p, size_t) noexcept { __real_free(p); }
-void operator delete[](void* p, size_t) noexcept { __real_free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { __real_free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { __real_free(p); }
 
 // ---- the measured run --------------------------------------------------------------------------
 namespace {
@@ -101,9 +52,9 @@ void* RunJob(void* arg) {
   volatile unsigned char marker = 0;
   j->entry_sp = reinterpret_cast<uintptr_t>(&marker);
   const auto t0 = std::chrono::steady_clock::now();
-  g_counting.store(true);
+  fb::probe::CountAllocations(true);
   if (j->idle) {
-    g_counting.store(false);
+    fb::probe::CountAllocations(false);
     j->ns = (std::chrono::steady_clock::now() - t0).count();
     return nullptr;
   }
@@ -116,7 +67,7 @@ void* RunJob(void* arg) {
     j->status = fb_fe_push(j->h, src, j->hop, j->out, 1, &got);
     j->frames += static_cast<long>(got);
   }
-  g_counting.store(false);
+  fb::probe::CountAllocations(false);
   const auto t1 = std::chrono::steady_clock::now();
   j->ns = j->timing ? std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count() : 0;
   return nullptr;
@@ -229,7 +180,7 @@ int main(int argc, char** argv) {
       "\"stack_high_water_bytes\": %zu, \"stack_below_thread_entry_bytes\": %zu, "
       "\"hops\": %ld, \"ns_per_hop\": %.1f, "
       "\"frame_len\": %zu, \"segment_len\": %zu, \"last_frame_fnv1a\": %llu}\n",
-      recipe.c_str(), pool_bytes, g_allocs.load(), used, below_entry, hops,
+      recipe.c_str(), pool_bytes, fb::probe::Allocations(), used, below_entry, hops,
       timing ? static_cast<double>(job.ns) / static_cast<double>(hops) : 0.0, frame_len, seg_len,
       static_cast<unsigned long long>(checksum));
   return 0;

@@ -21,58 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "alloc_counter.h"
 #include "edge_runtime/inference_runtime.h"
 #include "model_builder.h"
 
-// ---- allocation counting ---------------------------------------------------------------------
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocs{0};
-inline void Count() {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocs.fetch_add(1, std::memory_order_relaxed);
-}
-}  // namespace
-
-extern "C" {
-void* __real_malloc(size_t size);
-void* __real_calloc(size_t n, size_t size);
-void* __real_realloc(void* p, size_t size);
-void __real_free(void* p);
-void* __wrap_malloc(size_t size) {
-  Count();
-  return __real_malloc(size);
-}
-void* __wrap_calloc(size_t n, size_t size) {
-  Count();
-  return __real_calloc(n, size);
-}
-void* __wrap_realloc(void* p, size_t size) {
-  Count();
-  return __real_realloc(p, size);
-}
-void __wrap_free(void* p) { __real_free(p); }
-}
-
-void* operator new(size_t size) {
-  Count();
-  void* p = __real_malloc(size == 0 ? 1 : size);
-  if (p == nullptr) std::abort();
-  return p;
-}
-void* operator new[](size_t size) { return operator new(size); }
-void* operator new(size_t size, const std::nothrow_t&) noexcept {
-  Count();
-  return __real_malloc(size == 0 ? 1 : size);
-}
-void* operator new[](size_t size, const std::nothrow_t& nt) noexcept {
-  return operator new(size, nt);
-}
-void operator delete(void* p) noexcept { __real_free(p); }
-void operator delete[](void* p) noexcept { __real_free(p); }
-void operator delete(void* p, size_t) noexcept { __real_free(p); }
-void operator delete[](void* p, size_t) noexcept { __real_free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { __real_free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { __real_free(p); }
 
 namespace {
 
@@ -93,13 +45,13 @@ struct Job {
 void* RunJob(void* arg) {
   Job* j = static_cast<Job*>(arg);
   const auto t0 = std::chrono::steady_clock::now();
-  g_counting.store(true);
+  fb::probe::CountAllocations(true);
   for (size_t k = 0; !j->idle && k < j->runs && j->status == FB_MODEL_OK; ++k) {
     int8_t d = -1;
     j->status = j->rt->run(j->windows + k * j->window_len, j->window_len, &d);
     j->fnv = (j->fnv ^ static_cast<uint8_t>(d)) * 1099511628211ull;
   }
-  g_counting.store(false);
+  fb::probe::CountAllocations(false);
   const auto t1 = std::chrono::steady_clock::now();
   j->ns = j->timing ? std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count() : 0;
   return nullptr;
@@ -161,7 +113,7 @@ int Probe(const std::string& name, const std::vector<uint8_t>& blob, size_t runs
   job.window_len = n_in;
   job.runs = runs;
   job.timing = timing;
-  g_allocs.store(0);
+  fb::probe::ResetAllocations();
   const size_t used = RunOnPaintedStack(&job);
   if (job.status != FB_MODEL_OK) {
     std::fprintf(stderr, "rt_probe: %s: run failed (status %d)\n", name.c_str(), job.status);
@@ -173,7 +125,7 @@ int Probe(const std::string& name, const std::vector<uint8_t>& blob, size_t runs
       "\"stack_idle_thread_bytes\": %zu, \"stack_inference_bytes\": %zu, \"runs\": %zu, "
       "\"ns_per_inference\": %.1f, \"fnv1a\": %llu}\n",
       name.c_str(), pool_bytes, rt.info().arena_bytes, blob.size(), rt.info().macs,
-      g_allocs.load(), used, idle_stack, used > idle_stack ? used - idle_stack : 0, runs,
+      fb::probe::Allocations(), used, idle_stack, used > idle_stack ? used - idle_stack : 0, runs,
       timing ? static_cast<double>(job.ns) / static_cast<double>(runs) : 0.0,
       static_cast<unsigned long long>(job.fnv));
   return 0;
