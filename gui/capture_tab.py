@@ -158,7 +158,9 @@ class CaptureTab(QWidget):
         quality_scroll.setWidgetResizable(True)
         quality_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         quality_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        quality_scroll.setFixedWidth(self.quality.minimumSizeHint().width() + 16)
+        quality_scroll.setFixedWidth(
+            max(self.quality.minimumSizeHint().width(), self.quality.minimumWidth()) + 16
+        )
         quality_scroll.setMinimumHeight(120)
         live_layout.addWidget(quality_scroll)
         right = QSplitter(Qt.Orientation.Vertical)
