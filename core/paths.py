@@ -36,3 +36,12 @@ def native_library_candidates() -> list[Path]:
     if bundled:
         names.insert(0, Path(bundled) / "libedge_runtime_capi.so")
     return ([Path(env)] if env else []) + names
+
+
+def fan_vibration_dir() -> Path:
+    """The real fan recordings (tests, benchmarks): ``$FIELDBENCH_FAN_DATA``, else
+    ``../shared/data/fan-vibration`` beside the checkout. Read in place, never copied here."""
+    env = os.environ.get("FIELDBENCH_FAN_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "shared" / "data" / "fan-vibration"

@@ -34,6 +34,7 @@ from core.dsp.plan import compile_plan
 from core.errors import InputFileError
 from core.model.calibration import EvalSet
 from core.model.datasets import WindowLayout
+from core.paths import fan_vibration_dir
 from core.sample import SAMPLE_SPLIT_FRACTIONS, SAMPLE_SPLIT_NAME
 
 F32 = npt.NDArray[np.float32]
@@ -473,7 +474,7 @@ FAN_FILES = {
 
 
 def default_fan_dir() -> Path:
-    return Path(__file__).resolve().parents[3] / "shared" / "data" / "fan-vibration"
+    return fan_vibration_dir()
 
 
 def fan_vibration_set(

@@ -12,19 +12,14 @@ import pytest
 
 from core.dataset import Dataset
 from core.dataset.schema import DatasetConfig
+from core.model.samples import FAN_FILES
+from core.paths import fan_vibration_dir
 from core.workspace import Workspace
 from gui.main_window import MainWindow
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "fan-vibration"
-FILES = {  # file → (speed, label), from the data set's README
-    "fan_0_off_0_weight.npz": ("off", "normal"),
-    "fan_0_low_0_weight.npz": ("low", "normal"),
-    "fan_0_med_0_weight.npz": ("medium", "normal"),
-    "fan_0_high_0_weight.npz": ("high", "normal"),
-    "fan_0_low_1_weight.npz": ("low", "imbalance"),
-    "fan_0_med_1_weight.npz": ("medium", "imbalance"),
-    "fan_0_high_1_weight.npz": ("high", "imbalance"),
-}
+DATA = fan_vibration_dir()
+#: file → (speed, label), from the data set's README (one map: core.model.samples.FAN_FILES)
+FILES = {f: (speed, "imbalance" if bad else "normal") for (speed, bad), f in FAN_FILES.items()}
 WINDOWS = 12
 
 pytestmark = [
