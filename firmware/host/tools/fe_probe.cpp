@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "alloc_counter.h"
+#include "probe_support.h"
 #include "edge_runtime/feature_capi.h"
 #include "plan_builder.h"
 
@@ -28,9 +28,6 @@
 // ---- the measured run --------------------------------------------------------------------------
 namespace {
 
-constexpr size_t kStackBytes = 256 * 1024;
-constexpr unsigned char kPaint = 0xA5;
-alignas(64) unsigned char g_stack[kStackBytes];
 
 struct Job {
   fb_fe_handle* h = nullptr;
@@ -71,28 +68,6 @@ void* RunJob(void* arg) {
   const auto t1 = std::chrono::steady_clock::now();
   j->ns = j->timing ? std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count() : 0;
   return nullptr;
-}
-
-// Runs the job on a thread whose stack is g_stack; returns the bytes of it ever written (the
-// stack grows down from the top of g_stack, and glibc also keeps the thread descriptor and TLS
-// at the top). *lowest receives the lowest written address.
-size_t RunOnPaintedStack(Job* job, uintptr_t* lowest) {
-  std::memset(g_stack, kPaint, sizeof(g_stack));
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstack(&attr, g_stack, sizeof(g_stack));
-  pthread_t t;
-  if (pthread_create(&t, &attr, RunJob, job) != 0) {
-    std::fprintf(stderr, "fe_probe: pthread_create failed\n");
-    std::exit(2);
-  }
-  pthread_join(t, nullptr);
-  pthread_attr_destroy(&attr);
-  // The stack grows down from the top of g_stack: untouched bytes are at the bottom.
-  size_t untouched = 0;
-  while (untouched < sizeof(g_stack) && g_stack[untouched] == kPaint) ++untouched;
-  *lowest = reinterpret_cast<uintptr_t>(g_stack + untouched);
-  return sizeof(g_stack) - untouched;
 }
 
 int Usage() {
@@ -153,7 +128,7 @@ int main(int argc, char** argv) {
   Job idle;
   idle.idle = true;
   uintptr_t lowest = 0;
-  (void)RunOnPaintedStack(&idle, &lowest);
+  (void)fb::probe::RunOnPaintedStack(RunJob, &idle, &lowest);
 
   Job job;
   job.h = h;
@@ -165,7 +140,7 @@ int main(int argc, char** argv) {
   job.frame_len = frame_len;
   job.out = out.data();
   job.timing = timing;
-  const size_t used = RunOnPaintedStack(&job, &lowest);
+  const size_t used = fb::probe::RunOnPaintedStack(RunJob, &job, &lowest);
   const size_t below_entry = job.entry_sp > lowest ? job.entry_sp - lowest : 0;
   if (job.status != FB_OK || job.frames != hops) {
     std::fprintf(stderr, "fe_probe: extraction failed (status %d, %ld frames)\n", job.status,

@@ -21,16 +21,13 @@
 #include <string>
 #include <vector>
 
-#include "alloc_counter.h"
+#include "probe_support.h"
 #include "edge_runtime/inference_runtime.h"
 #include "model_builder.h"
 
 
 namespace {
 
-constexpr size_t kStackBytes = 256 * 1024;
-constexpr unsigned char kPaint = 0xA5;
-alignas(64) unsigned char g_stack[kStackBytes];
 
 struct Job {
   edge::InferenceRuntime* rt = nullptr;
@@ -55,23 +52,6 @@ void* RunJob(void* arg) {
   const auto t1 = std::chrono::steady_clock::now();
   j->ns = j->timing ? std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count() : 0;
   return nullptr;
-}
-
-size_t RunOnPaintedStack(Job* job) {
-  std::memset(g_stack, kPaint, sizeof(g_stack));
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstack(&attr, g_stack, sizeof(g_stack));
-  pthread_t t;
-  if (pthread_create(&t, &attr, RunJob, job) != 0) {
-    std::fprintf(stderr, "rt_probe: pthread_create failed\n");
-    std::exit(2);
-  }
-  pthread_join(t, nullptr);
-  pthread_attr_destroy(&attr);
-  size_t untouched = 0;
-  while (untouched < sizeof(g_stack) && g_stack[untouched] == kPaint) ++untouched;
-  return sizeof(g_stack) - untouched;
 }
 
 bool ReadFile(const std::string& path, std::vector<uint8_t>* out) {
@@ -114,7 +94,7 @@ int Probe(const std::string& name, const std::vector<uint8_t>& blob, size_t runs
   job.runs = runs;
   job.timing = timing;
   fb::probe::ResetAllocations();
-  const size_t used = RunOnPaintedStack(&job);
+  const size_t used = fb::probe::RunOnPaintedStack(RunJob, &job);
   if (job.status != FB_MODEL_OK) {
     std::fprintf(stderr, "rt_probe: %s: run failed (status %d)\n", name.c_str(), job.status);
     return 1;
@@ -174,8 +154,8 @@ int main(int argc, char** argv) {
   // stack a thread touches without inferring (thread descriptor, TLS, clock reads).
   Job idle;
   idle.idle = true;
-  (void)RunOnPaintedStack(&idle);
-  const size_t idle_stack = RunOnPaintedStack(&idle);
+  (void)fb::probe::RunOnPaintedStack(RunJob, &idle);
+  const size_t idle_stack = fb::probe::RunOnPaintedStack(RunJob, &idle);
   int rc = 0;
   if (blobs.empty()) {
     for (const auto& s : samples) rc |= Probe(s.first, s.second.Build(), runs, timing, idle_stack);

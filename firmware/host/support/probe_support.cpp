@@ -1,9 +1,13 @@
-// Heap-allocation counting for the host probes (see alloc_counter.h).
-#include "alloc_counter.h"
+// Heap-allocation counting and painted-stack runs for the host probes (see probe_support.h).
+#include "probe_support.h"
+
+#include <pthread.h>
 
 #include <atomic>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 namespace {
@@ -59,4 +63,28 @@ namespace fb::probe {
 void CountAllocations(bool on) { g_counting.store(on); }
 long Allocations() { return g_allocs.load(); }
 void ResetAllocations() { g_allocs.store(0); }
+
+namespace {
+constexpr unsigned char kPaint = 0xA5;
+alignas(64) unsigned char g_stack[256 * 1024];
+}  // namespace
+
+size_t RunOnPaintedStack(void* (*fn)(void*), void* arg, uintptr_t* lowest) {
+  std::memset(g_stack, kPaint, sizeof(g_stack));
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstack(&attr, g_stack, sizeof(g_stack));
+  pthread_t t;
+  if (pthread_create(&t, &attr, fn, arg) != 0) {
+    std::fprintf(stderr, "probe: pthread_create failed\n");
+    std::exit(2);
+  }
+  pthread_join(t, nullptr);
+  pthread_attr_destroy(&attr);
+  // The stack grows down from the top of g_stack: untouched bytes are at the bottom.
+  size_t untouched = 0;
+  while (untouched < sizeof(g_stack) && g_stack[untouched] == kPaint) ++untouched;
+  if (lowest != nullptr) *lowest = reinterpret_cast<uintptr_t>(g_stack + untouched);
+  return sizeof(g_stack) - untouched;
+}
 }  // namespace fb::probe
